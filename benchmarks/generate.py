@@ -24,6 +24,9 @@ What it makes (all numbers scale with the arguments):
   pair a contact plan (dates from `coaching.schedule.make_plan`), about N contacts in all
   within the pair's dates, planned contacts done or still planned, goals, goal changes
   and check-ins (see benchmarks/README.md).
+* with `--all-active` (or `--active-share F`, `--paired-share F`): every patient (a share
+  F) active and with a current coach, for the alert scan's target of 100,000 active
+  patients; give about 1.2 coaches per patient so that there are places for all.
 
 Rows go in with COPY (psycopg 3 `cursor.copy()`), so study ids, which `Patient.save()`
 would otherwise make, are generated here (unique, same alphabet and shape).
@@ -288,11 +291,27 @@ def set_sequence(cur: Any, table: str) -> None:
 # --- The generator ------------------------------------------------------------------
 
 
+def status_mix(active_share: float | None) -> list[tuple[str, float]]:
+    """PATIENT_STATUS_MIX with `active_share` of patients active, the other statuses
+    scaled down (or up) in proportion; None keeps the mix as it is."""
+    if active_share is None:
+        return PATIENT_STATUS_MIX
+    if not 0 <= active_share <= 1:
+        raise ValueError("the share of active patients must be between 0 and 1")
+    others = sum(w for s, w in PATIENT_STATUS_MIX if s != "active")
+    scale = (1 - active_share) / others
+    return [(s, active_share if s == "active" else w * scale) for s, w in PATIENT_STATUS_MIX]
+
+
 class Generator:
-    def __init__(self, *, sites: int, patients: int, coaches: int, seed: int) -> None:
+    def __init__(self, *, sites: int, patients: int, coaches: int, seed: int,
+                 active_share: float | None = None,
+                 paired_share: float = PAIRED_SHARE_OF_ACTIVE) -> None:
         self.n_sites = sites
         self.n_patients = patients
         self.n_coaches = coaches
+        self.patient_mix = status_mix(active_share)
+        self.paired_share = paired_share
         self.rng = random.Random(seed)
         self.now = dt.datetime.now(dt.UTC)
         self.today = self.now.date()
@@ -465,7 +484,7 @@ class Generator:
 
         rng = self.rng
         site_of = self._site_of_each(self.n_patients, jitter=0.0)
-        statuses = pick_status(rng, PATIENT_STATUS_MIX, self.n_patients)
+        statuses = pick_status(rng, self.patient_mix, self.n_patients)
         codes = study_ids(rng, "P", self.n_patients, self.taken_ids)
         columns = (
             "id", "created_at", "updated_at", *self.PROFILE_COLUMNS, "program_id", "study_id",
@@ -573,7 +592,7 @@ class Generator:
                     start = enrolled or self.today - dt.timedelta(days=30)
                     start = min(start + dt.timedelta(days=rng.randint(3, 20)), self.today)
                     if status == "active":
-                        if not slots or rng.random() >= PAIRED_SHARE_OF_ACTIVE:
+                        if not slots or rng.random() >= self.paired_share:
                             unpaired_active += 1
                             continue
                         coach = slots.pop()
@@ -980,7 +999,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contacts", type=int, default=0,
                         help="also deliver the program: logins for coaches, a contact plan "
                              "per pair and about this many contacts, with goals (0: skip)")
+    parser.add_argument("--active-share", type=float, default=None,
+                        help="share of patients who are active (default: the status mix's "
+                             "34 %%); the other statuses shrink in proportion")
+    parser.add_argument("--paired-share", type=float, default=PAIRED_SHARE_OF_ACTIVE,
+                        help="share of active patients with a current coach (default 0.9)")
+    parser.add_argument("--all-active", action="store_true",
+                        help="every patient active and paired: --active-share 1 "
+                             "--paired-share 1 (give enough --coaches: about 1.2 per patient)")
     args = parser.parse_args(argv)
+    if args.all_active:
+        args.active_share, args.paired_share = 1.0, 1.0
+    if args.active_share is not None and not 0 <= args.active_share <= 1:
+        parser.error("--active-share must be between 0 and 1")
+    if not 0 <= args.paired_share <= 1:
+        parser.error("--paired-share must be between 0 and 1")
     url = args.database_url
     if not url.startswith(("postgres://", "postgresql://")):
         parser.error("--database-url must be a PostgreSQL URL")
@@ -1006,7 +1039,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     gen = Generator(sites=args.sites, patients=args.patients, coaches=args.coaches,
-                    seed=args.seed)
+                    seed=args.seed, active_share=args.active_share,
+                    paired_share=args.paired_share)
     with transaction.atomic():
         with connection.cursor() as c:
             c.execute("SET LOCAL synchronous_commit = off")
@@ -1056,7 +1090,8 @@ def main(argv: list[str] | None = None) -> int:
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "database": db_name(url), "seed": args.seed,
         "arguments": {"sites": args.sites, "patients": args.patients, "coaches": args.coaches,
-                      "contacts": args.contacts},
+                      "contacts": args.contacts, "active_share": args.active_share,
+                      "paired_share": args.paired_share},
         "counts": gen.counts,
         "patients_per_site": {"min": min(sizes), "median": sorted(sizes)[len(sizes) // 2],
                               "max": max(sizes)},

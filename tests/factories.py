@@ -130,3 +130,106 @@ def pair(patient: Patient, coach: Coach, by, started_on: dt.date | None = None) 
     """A current pair, made directly (tests of the pairing service use the service)."""
     return Match.objects.create(patient=patient, coach=coach, created_by=by,
                                 started_on=started_on or dt.date(2026, 2, 1))
+
+
+# --- Research (studies and randomization) ---------------------------------------------
+
+
+def eligible_patient(program: Program, **kwargs) -> Patient:
+    """An enrolled patient with a passing screening and a consent on record."""
+    from django.utils import timezone
+
+    from peercoach.people.models import Consent, Screening
+
+    patient = PatientFactory(program=program, status=PatientStatus.ENROLLED, **kwargs)
+    by = UserFactory()
+    Screening.objects.create(
+        patient=patient, serious_medical_condition=False,
+        recent_psychiatric_hospitalization=False, active_suicidal_ideation=False,
+        severe_hearing_or_speech_impairment=False, back_surgery=False, eligible=True,
+        screened_by=by, screened_at=timezone.now())
+    Consent.objects.create(patient=patient, consented_on=dt.date(2026, 1, 2),
+                           form_version="p1", recorded_by=by, recorded_at=timezone.now())
+    return patient
+
+
+def two_arm_study(program: Program, by, *, ratio: tuple[int, int] = (1, 1),
+                  block_sizes: tuple[int, ...] = (2, 4, 6), strata: tuple[str, ...] = (),
+                  start: bool = True, seed: int | None = 20260101, title: str = "",
+                  targets: tuple[int | None, int | None] = (None, None)):
+    """A coaching-versus-class study on `program`, recruiting unless start=False."""
+    from peercoach.research.services import study_create
+
+    return study_create(
+        program=program, by=by, title=title or f"Study on {program.name}",
+        block_sizes=block_sizes, strata=strata, time_points=["baseline", "6mo"],
+        arms=[{"name": "Peer coaching", "code": "coaching", "ratio": ratio[0],
+               "target_size": targets[0]},
+              {"name": "Self-management class", "code": "control", "kind": "control",
+               "ratio": ratio[1], "target_size": targets[1]}],
+        start=start, seed=seed)
+
+
+# --- Assessments: time points and submitted questionnaires (reports, trajectories) -------
+
+
+def time_point(program: Program, key: str = "baseline", day: int = 0,
+               instruments: tuple[str, ...] = ("peg", "phq9", "gad7")) -> object:
+    """A time point of `program` (made once per key)."""
+    from peercoach.assessments.models import TimePoint
+
+    label = "Baseline" if day == 0 else f"{round(day / 30)} months"
+    point, _ = TimePoint.objects.get_or_create(
+        program=program, key=key,
+        defaults={"label": label, "day": day, "before_first_contact": day == 0,
+                  "instruments": list(instruments)})
+    return point
+
+
+def submitted_assessment(patient: Patient, instrument: str, total: float | None, *,
+                         point: object | None = None, at: dt.datetime | None = None,
+                         band: str = "") -> object:
+    """A submitted questionnaire with its score, written directly (the answering service
+    is tested on its own); replaces a scheduled one at the same time point."""
+    from django.utils import timezone
+
+    from peercoach.assessments.models import Assessment, AssessmentStatus
+
+    at = at or timezone.now()
+    values = {"opens_on": at.date(), "due_on": at.date(), "closes_on": at.date(),
+              "status": AssessmentStatus.SUBMITTED, "submitted_at": at, "version": 1,
+              "total": total, "band": band, "complete": total is not None}
+    if point is None:
+        return Assessment.objects.create(patient=patient, instrument=instrument, **values)
+    assessment, _ = Assessment.objects.update_or_create(
+        patient=patient, time_point=point, instrument=instrument, defaults=values)
+    return assessment
+
+
+# --- Assessments: questionnaires to answer (the answering pages) ----------------------------
+
+
+def open_assessment(patient: Patient, instrument: str = "peg", *, point: object | None = None,
+                    opened_days_ago: int = 2) -> object:
+    """A questionnaire the patient can answer now: open, its window opened days ago."""
+    from django.utils import timezone
+
+    from peercoach.assessments.models import Assessment
+
+    today = timezone.localdate()
+    return Assessment.objects.create(
+        patient=patient, time_point=point, instrument=instrument,
+        opens_on=today - dt.timedelta(days=opened_days_ago),
+        due_on=today + dt.timedelta(days=7), closes_on=today + dt.timedelta(days=14))
+
+
+def answer_all(assessment, answers: dict[int, int], *, by=None, mode: str = "self",
+               submit: bool = True) -> object:
+    """Answer (and by default send in) a questionnaire through the services."""
+    from peercoach.assessments import services
+
+    services.answer_save(assessment=assessment, answers=answers, by=by, mode=mode)
+    if submit:
+        services.submit(assessment=assessment, by=by, mode=mode)
+    assessment.refresh_from_db()
+    return assessment

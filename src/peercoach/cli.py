@@ -58,6 +58,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  logins (password for all: {DEMO_PASSWORD}):")
     print("    admin, coordinator, supervisor, clinician, researcher,")
     print("    coach1 .. coach8, patient1 .. patient20")
+    print("    study_coordinator, statistician (the two-arm study at the second site)")
     print("  All people in the demo are invented. Press Ctrl+C to stop.")
     sys.stdout.flush()
     if args.no_serve:
@@ -191,6 +192,18 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_load_instrument(args: argparse.Namespace) -> int:
+    _setup_django(os.environ.get("PEERCOACH_MODE", ""))
+    from django.core.management import call_command
+
+    call_args = [args.file] + (["--example"] if args.example else [])
+    try:
+        call_command("load_instrument", *call_args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="peercoach", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -226,6 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--confirm", action="store_true", help="confirm the proposal at once")
     match.add_argument("--user", help="username recorded as the proposer (needed to save)")
     match.set_defaults(func=cmd_match)
+
+    load = sub.add_parser("load-instrument", help="load a licensed questionnaire's item "
+                                                  "text from a licence file (TOML)")
+    load.add_argument("file")
+    load.add_argument("--example", action="store_true",
+                      help="allow a shipped placeholder file (demo and tests only)")
+    load.set_defaults(func=cmd_load_instrument)
 
     scan = sub.add_parser("scan", help="raise and clear alerts; escalate unacknowledged "
                                        "safety events (run every minute)")

@@ -101,13 +101,18 @@ def demo(transactional_db: Any, settings: Any) -> None:
 @pytest.fixture
 def new_page(browser: Any, live_server: Any, demo: None) -> Iterator[Callable[..., Any]]:
     """Make pages in fresh browser contexts (own cookies) with the given viewport."""
+    # Load the URL map (and the chart and statistics modules its views import) before the
+    # first page: on a busy machine that takes longer than a page's timeout.
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - the attribute access does the loading
     contexts: list[Any] = []
 
     def make(viewport: dict[str, int] | None = None, **options: Any) -> Any:
         context = browser.new_context(
             viewport=viewport or DESKTOP, base_url=live_server.url, **options
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(20_000)
         contexts.append(context)
         return context.new_page()
 

@@ -80,7 +80,7 @@ def test_demo_sets_up_sqlite_prints_logins_and_never_duplicates(tmp_path: Path) 
     assert "http://127.0.0.1:8000/" in out
     assert "/accounts/login/" in out
     assert "peercoach-demo" in out
-    for login in ("coordinator", "supervisor", "clinician", "coach1", "patient1"):
+    for login in ("coordinator", "supervisor", "clinician", "coach1", "patient1", "statistician"):
         assert login in out
 
     db = data_dir / "peercoach.sqlite3"
@@ -93,10 +93,12 @@ def test_demo_sets_up_sqlite_prints_logins_and_never_duplicates(tmp_path: Path) 
     before = _counts(db)
     key = key_file.read_text()
     # admin + coordinator, supervisor, clinician, researcher + 8 coaches + 20 patients
-    assert before["auth_user"] == 33
-    assert before["people_patient"] == 20
-    assert before["people_coach"] == 8
-    assert before["programs_site"] == 1
+    # Riverside: 33 logins, 20 patients with logins + 16 of last season, 8 coaches.
+    # Lakeside (the two-arm study): 2 more logins, 120 referrals, 24 coaches.
+    assert before["auth_user"] == 35
+    assert before["people_patient"] == 36 + 120
+    assert before["people_coach"] == 8 + 24
+    assert before["programs_site"] == 2
 
     second = _peercoach("demo", "--no-serve", env=env, cwd=tmp_path)
     assert second.returncode == 0, second.stderr

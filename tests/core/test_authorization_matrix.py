@@ -46,9 +46,10 @@ from peercoach.core.policy import (
     view_rule,
 )
 from peercoach.matching.models import Match
+from peercoach.research.selectors import sequence_sites as _sequence_sites
 from peercoach.supervision.sessions import sessions_for as _sessions_for
 
-from ..factories import CoachFactory, PatientFactory, pair, staff
+from ..factories import CoachFactory, PatientFactory, eligible_patient, pair, staff, two_arm_study
 
 LOGIN_URL = "/accounts/login/"
 ANONYMOUS = "anonymous"
@@ -269,6 +270,139 @@ def _supervision_sessions(w: Any) -> list[Any]:
     return found
 
 
+def _studies(w: Any) -> list[Any]:
+    """A recruiting two-arm study at each site (made on first use)."""
+    from peercoach.research.models import Study
+
+    return [Study.objects.filter(program=program).first()
+            or two_arm_study(program, w.coordinator) for program in _programs(w)]
+
+
+def _study_arms(w: Any) -> list[Any]:
+    return [study.arms.order_by("id").first() for study in _studies(w)]
+
+
+def _allocations(w: Any) -> list[Any]:
+    from peercoach.research.models import Allocation
+    from peercoach.research.services import randomize
+
+    return [Allocation.objects.filter(study=study).first()
+            or randomize(patient=eligible_patient(study.program), by=w.coordinator, study=study)
+            for study in _studies(w)]
+
+
+def _reaches_study_site(site_id: Callable[[Any], int]) -> Callable[[Any, Perm, Any], bool]:
+    """Study records are reached through the site of the study's program."""
+
+    def reaches(user: Any, perm: Perm, obj: Any) -> bool:
+        return site_id(obj) in actor_for(user).sites_with(perm)
+
+    return reaches
+
+
+def _assessments(w: Any) -> list[Any]:
+    """An open questionnaire of each patient, its window opened (made on first use)."""
+    from peercoach.assessments.models import Assessment
+
+    today = timezone.localdate()
+    return [Assessment.objects.filter(patient=p, time_point__isnull=True).first()
+            or Assessment.objects.create(
+                patient=p, instrument="peg", opens_on=today - dt.timedelta(days=2),
+                due_on=today + dt.timedelta(days=5), closes_on=today + dt.timedelta(days=14))
+            for p in _patients(w)]
+
+
+def _time_points(w: Any) -> list[Any]:
+    from peercoach.assessments.services import ensure_time_points
+
+    return [ensure_time_points(program)[0] for program in _programs(w)]
+
+
+def _instruments(w: Any) -> list[Any]:
+    """Instruments are data, reached by their code (anyone signed in reads the registry)."""
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(pk="peg")]
+
+
+def _sites(w: Any) -> list[Any]:
+    return [w.site_a, w.site_b]
+
+
+def _audit_events(w: Any) -> list[Any]:
+    """One trail event at each site (a view of each site's patient)."""
+    from peercoach.core import audit
+    from peercoach.core.models import AuditEvent
+
+    return [AuditEvent.objects.filter(site_id=p.program.site_id).first()
+            or audit.record_view(w.coordinator, p) for p in (w.patient, w.patient_b)]
+
+
+def _external_scores(w: Any) -> list[Any]:
+    from peercoach.assessments.models import ExternalScore
+
+    return [ExternalScore.objects.get_or_create(
+        patient=p, defaults={"instrument": "pam", "score": 55.0, "level": 3,
+                             "measured_on": dt.date(2026, 3, 1), "source": "Vendor",
+                             "recorded_by": w.coordinator})[0] for p in _patients(w)]
+
+
+def _response_versions(w: Any) -> list[Any]:
+    """A submitted PEG (version 1) of each patient, outside any time point."""
+    from peercoach.assessments.models import Assessment, ResponseVersion
+
+    found = []
+    for p in _patients(w):
+        version = ResponseVersion.objects.filter(assessment__patient=p).first()
+        if version is None:
+            today = timezone.localdate()
+            done = Assessment.objects.create(
+                patient=p, instrument="peg", opens_on=today, due_on=today, closes_on=today,
+                status="submitted", submitted_at=timezone.now(), version=1, total=5.0)
+            version = ResponseVersion.objects.create(
+                assessment=done, number=1, answers={"1": 5, "2": 5, "3": 5}, total=5.0,
+                complete=True, mode="phone", submitted_by=w.coordinator,
+                submitted_at=timezone.now())
+        found.append(version)
+    return found
+
+
+def _export_jobs(w: Any) -> list[Any]:
+    """A finished export of the coordinator's and one of the researcher's, with files."""
+    from peercoach.research.exports.jobs import export_dir
+    from peercoach.research.exports.models import ExportJob
+
+    found = []
+    for user in (w.coordinator, w.researcher):
+        job = ExportJob.objects.filter(requested_by=user).first()
+        if job is None:
+            name = f"export-sample-{user.pk}.zip"
+            (export_dir() / name).write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+            job = ExportJob.objects.create(format="csv", requested_by=user, status="done",
+                                           file_name=name, site_ids=[w.site_a.pk],
+                                           finished_at=timezone.now())
+        found.append(job)
+    return found
+
+
+def _reaches_export_job(user: Any, perm: Perm, job: Any) -> bool:
+    # Only the requester downloads, and only while they may export those sites' data.
+    return job.requested_by_id == user.pk and set(job.site_ids) <= actor_for(user).sites_with(
+        Perm.EXPORT_IDENTIFIED if job.identified else Perm.EXPORT_DATA)
+
+
+def _deliveries(w: Any) -> list[Any]:
+    """A message that failed for good at each site (the retry buttons' rows)."""
+    from peercoach.notifications.models import Notification
+
+    return [Notification.objects.get_or_create(
+        idempotency_key=f"matrix:{site.pk}",
+        defaults={"recipient": w.coordinator, "site": site, "channel": "email",
+                  "address": "c@example.org", "template_key": "coach_contact_due",
+                  "body": "sample", "status": "failed", "due_at": timezone.now()})[0]
+        for site in (w.site_a, w.site_b)]
+
+
 def _reaches_site_of(user: Any, perm: Perm, obj: Any) -> bool:
     return obj.site_id in actor_for(user).sites_with(perm)
 
@@ -301,12 +435,30 @@ KINDS: dict[str, tuple[Callable[[Any], list[Any]], Callable[[Any, Perm, Any], bo
     "goal": (_goals, lambda u, p, o: patients_for(u, p).filter(pk=o.patient_id).exists()),
     "safety_event": (_safety_events, _reaches_site_of),
     "alert": (_alerts, _reaches_site_of),
+    "delivery": (_deliveries, _reaches_site_of),
     "schedule": (_schedules, _reaches_program_of(lambda o: o.program_id)),
     # Staff: their sites' calls; a coach: their program's group calls and own check-ins.
     "supervision_session": (_supervision_sessions, lambda u, p, o: _sessions_for(u, p)
                             .filter(pk=o.pk).exists()),
     # Manual sections: every signed-in user reads the patient sections.
     "section": (lambda w: ["activity-pacing"], lambda u, p, o: True),
+    # Questionnaires are reached through their patient (a patient: only their own).
+    "assessment": (_assessments,
+                   lambda u, p, o: patients_for(u, p).filter(pk=o.patient_id).exists()),
+    "time_point": (_time_points, _reaches_program_of(lambda o: o.program_id)),
+    "instrument": (_instruments, lambda u, p, o: True),
+    "site": (_sites, lambda u, p, o: o.pk in actor_for(u).sites_with(p)),
+    "audit_event": (_audit_events, lambda u, p, o: o.site_id in actor_for(u).sites_with(p)),
+    "external_score": (_external_scores,
+                       lambda u, p, o: patients_for(u, p).filter(pk=o.patient_id).exists()),
+    "response_version": (_response_versions, lambda u, p, o: patients_for(u, p).filter(
+        pk=o.assessment.patient_id).exists()),
+    "study": (_studies, _reaches_study_site(lambda o: o.program.site_id)),
+    # The sequence: statistician at the site, and never someone who randomizes there.
+    "study_sequence": (_studies, lambda u, p, o: o.program.site_id in _sequence_sites(u)),
+    "study_arm": (_study_arms, _reaches_study_site(lambda o: o.study.program.site_id)),
+    "allocation": (_allocations, _reaches_study_site(lambda o: o.study.program.site_id)),
+    "export_job": (_export_jobs, _reaches_export_job),
 }
 
 
@@ -458,6 +610,116 @@ URL_FILL: dict[str, Fill] = {
     "wellbeing-check-list": Fill(also=(("post", 400),)),
     "notifications:preferences": Fill(),
     "notifications:failed": Fill(),
+    # The first allowed user re-queues it; the next is told it is not failed (302 both).
+    "notifications:retry": Fill(kind="delivery", method="post", ok=302),
+    "notifications:retry_shown": Fill(method="post", ok=302),
+    # Posted empty: the form comes back with its errors.
+    "notifications:patient_reminders": Fill(kind="patient", also=(("post", 200),)),
+    # Questionnaires: the patient signed in (their own, window opened).
+    "instrument-list": Fill(),
+    "instrument-detail": Fill(kind="instrument"),
+    # Empty writes are refused as invalid (400) for everyone allowed.
+    "time-point-list": Fill(also=(("post", 400),)),
+    "time-point-detail": Fill(kind="time_point", also=(("put", 400), ("patch", 200))),
+    "assessment-list": Fill(),
+    "assessment-detail": Fill(kind="assessment"),
+    "assessment-answers": Fill(kind="assessment", method="post", ok=400),
+    # Nothing saved yet: refused (400); if an earlier probe saved answers, it is sent (200).
+    "assessment-submit": Fill(kind="assessment", method="post", ok=(200, 400)),
+    "assessment-correct": Fill(kind="assessment", method="post", ok=400),
+    "assessment-response-list": Fill(),
+    "assessment-response-detail": Fill(kind="response_version"),
+    "external-score-list": Fill(also=(("post", 400),)),
+    "external-score-detail": Fill(kind="external_score"),
+    "site-list": Fill(),
+    "site-detail": Fill(kind="site"),
+    "program-list": Fill(),
+    "program-detail": Fill(kind="program"),
+    "training-session-list": Fill(),
+    "training-session-detail": Fill(kind="training_session"),
+    "audit-event-list": Fill(),
+    "audit-event-detail": Fill(kind="audit_event"),
+    "assessments:my_list": Fill(),
+    "assessments:my_question": Fill(kind="assessment"),
+    # Posted empty: nothing answered yet, so sending in is refused (back to the review).
+    "assessments:my_review": Fill(kind="assessment", also=(("post", 302),)),
+    # Not sent in yet: the thank-you page leads back to the questions.
+    "assessments:my_done": Fill(kind="assessment", ok=302),
+    # Secure links: public. An unknown token is "not found" for everybody; the link's
+    # pages need the session that opening a link makes ("forbidden" without one).
+    "assessments:link_open": Fill(ok=404, anonymous_ok=404),
+    "assessments:link_home": Fill(ok=403, anonymous_ok=403),
+    "assessments:link_question": Fill(kind="assessment", ok=403, anonymous_ok=403),
+    "assessments:link_review": Fill(kind="assessment", ok=403, anonymous_ok=403),
+    "assessments:link_done": Fill(kind="assessment", ok=403, anonymous_ok=403),
+    "assessments:link_finish": Fill(method="post", ok=200, anonymous_ok=200),
+    # Staff.
+    "assessments:patient_assessments": Fill(kind="patient"),
+    "assessments:link_create": Fill(kind="patient"),
+    "assessments:link_revoke": Fill(kind="patient", method="post", ok=302),
+    "assessments:external_score": Fill(kind="patient"),
+    "assessments:assessment_detail": Fill(kind="assessment"),
+    # Posted empty: the mode is missing, the form comes back with its error.
+    "assessments:staff_start": Fill(kind="assessment", also=(("post", 200),)),
+    # Without a mode (phone or in person) the questions send staff to the start page.
+    "assessments:staff_question": Fill(kind="assessment", ok=302),
+    "assessments:staff_review": Fill(kind="assessment", ok=302),
+    "assessments:staff_done": Fill(kind="assessment", ok=302),
+    # Not sent in yet: nothing to correct, back to the questionnaire.
+    "assessments:correct": Fill(kind="assessment", ok=302),
+    "assessments:mark_missed": Fill(kind="assessment", method="post", ok=302),
+    "assessments:time_points": Fill(kind="program"),
+    "assessments:time_point_edit": Fill(kind="time_point"),
+    "assessments:instrument_list": Fill(),
+    # Results: trajectories, outcome reports, the clinician summary.
+    "assessments:trajectory": Fill(kind="patient"),
+    "assessments:trajectory_svg": Fill(kind="patient"),
+    "assessments:trajectory_csv": Fill(kind="patient"),
+    "assessments:my_trajectory": Fill(),
+    "assessments:outcomes": Fill(),
+    "assessments:outcomes_csv": Fill(),
+    "assessments:outcomes_svg": Fill(),
+    "assessments:summary": Fill(kind="patient"),
+    "assessments:summary_pdf": Fill(kind="patient"),
+    "research:study_list": Fill(),
+    "research:study_create": Fill(),
+    "research:study_detail": Fill(kind="study"),
+    "research:study_edit": Fill(kind="study"),
+    # The sample studies are recruiting: starting again is refused with a message (302).
+    "research:study_start": Fill(kind="study", method="post", ok=302),
+    "research:study_close": Fill(kind="study", method="post", ok=302),
+    # Arms are fixed once recruiting: back to the study with a message.
+    "research:arm_create": Fill(kind="study", ok=302),
+    "research:arm_edit": Fill(kind="study_arm"),
+    "research:enrolment": Fill(kind="study"),
+    # No patient named: back to the enrolment list (GET), or refused with a message (POST).
+    "research:randomize": Fill(kind="study", ok=302, also=(("post", 302),)),
+    "research:allocation_list": Fill(kind="study"),
+    "research:sequence": Fill(kind="study_sequence"),
+    # A study's reports (research/urls_reports.py): the study's site decides.
+    "research:reports": Fill(kind="study"),
+    "research:report_fidelity": Fill(kind="study"),
+    "research:report_fidelity_csv": Fill(kind="study"),
+    "research:report_consort": Fill(kind="study"),
+    "research:report_consort_svg": Fill(kind="study"),
+    "research:report_consort_pdf": Fill(kind="study"),
+    "research:report_consort_csv": Fill(kind="study"),
+    "research:report_reaim": Fill(kind="study"),
+    "research:report_reaim_csv": Fill(kind="study"),
+    "research:report_outcomes": Fill(kind="study"),
+    "research:report_outcomes_csv": Fill(kind="study"),
+    "study-list": Fill(),
+    "study-detail": Fill(kind="study"),
+    "study-randomize": Fill(kind="study", method="post", ok=400),
+    "study-sequence": Fill(kind="study_sequence"),
+    "study-arm-list": Fill(),
+    "study-arm-detail": Fill(kind="study_arm"),
+    "allocation-list": Fill(),
+    "allocation-detail": Fill(kind="allocation"),
+    # Posted empty: the form comes back with its errors.
+    "research:export_list": Fill(also=(("post", 200),)),
+    "research:export_rows": Fill(),
+    "research:export_download": Fill(kind="export_job"),
 }
 
 ROUTES = all_routes()
@@ -541,8 +803,8 @@ def expected(route: Route, fill: Fill, user: Any, sample: Any,
 def _kwargs(route: Route, sample: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in route.kwargs:
-        if name == "pk":
-            values["pk"] = sample.pk
+        if name in ("pk", "patient_id"):  # patient_id: assessments' results pages
+            values[name] = sample.pk
         elif name == "format":
             values["format"] = "json"
         elif name == "state":  # matching:pair_state
@@ -593,6 +855,12 @@ def _agrees(response: Any, want: Ok | str, user: Any, guarded: bool = True) -> b
     return True
 
 
+@pytest.fixture(autouse=True)
+def _export_files_in_tmp(settings: Any, tmp_path: Any) -> None:
+    """Export files (of the export job samples) go to a temporary data directory."""
+    settings.DATA_DIR = tmp_path
+
+
 @pytest.fixture
 def matrix_world(world: Any) -> Any:
     pair(world.patient_b, world.coach_b, world.coordinator)  # gives site B a match too
@@ -602,11 +870,12 @@ def matrix_world(world: Any) -> Any:
         plan_for_pair(patient=patient, started_on=dt.date(2026, 2, 1), by=world.coordinator)
     staff(Role.SUPERVISOR, world.site_a, username="spare_a")
     staff(Role.SUPERVISOR, world.site_b, username="spare_b")
+    world.statistician = staff(Role.STATISTICIAN, world.site_a, username="statistician")
     return world
 
 
 def _users(world: Any) -> dict[str, Any]:
-    return {ANONYMOUS: None, **world.users()}
+    return {ANONYMOUS: None, **world.users(), "statistician": world.statistician}
 
 
 def _samples(fill: Fill, world: Any) -> list[Any]:
@@ -709,6 +978,18 @@ KEY_EXPECTATIONS: list[tuple[str, str, str | None, int | str]] = [
     (ANONYMOUS, "crisis_steps", None, 200),
     (ANONYMOUS, "health", None, 200),
     (ANONYMOUS, "api-schema", None, 200),
+    ("coordinator", "research:study_create", None, 200),
+    ("researcher", "research:export_list", None, 200),
+    ("statistician", "research:export_list", None, 200),
+    ("supervisor", "research:export_list", None, 403),
+    ("supervisor", "research:study_create", None, 403),
+    ("researcher", "research:study_list", None, 200),
+    ("statistician", "research:study_list", None, 200),
+    ("statistician", "people:patient_list", None, 403),
+    ("coach", "research:study_list", None, 403),
+    ("clinician", "allocation-list", None, 403),
+    ("researcher", "allocation-list", None, 200),
+    (ANONYMOUS, "study-list", None, API_DENIED),
 ]
 
 

@@ -70,7 +70,7 @@ def _count(response: Any) -> int:
     if response["Content-Type"].startswith("application/json"):
         return len(response.json()["results"])
     context = response.context
-    for key in ("pairs", "sessions", "rows", "programs", "contacts"):
+    for key in ("pairs", "sessions", "rows", "programs", "contacts", "studies", "deliveries"):
         if context.get(key) is not None:
             return len(context[key])
     return len(context["page"].object_list)
@@ -80,7 +80,8 @@ def _count(response: Any) -> int:
 CASES: list[tuple[str, Callable[[Any], str], str, Callable[[Any, int], None],
                   Callable[[Any], None] | None, int]] = [
     ("matching", lambda w: f"/matching/programs/{w.program_a.pk}/", "coordinator",
-     _waiting_and_coaches, _propose, 17),
+     # 18: one is "does a study recruit here?" (nobody is paired before randomization).
+     _waiting_and_coaches, _propose, 18),
     ("training", lambda w: "/training/", "supervisor", _sessions, None, 9),
     ("session", lambda w: "/training/sessions/{session}/", "supervisor", _coaches, None, 8),
     ("staff", lambda w: "/staff/", "site_admin", _staff, None, 9),
@@ -124,7 +125,52 @@ CASES: list[tuple[str, Callable[[Any], str], str, Callable[[Any, int], None],
     ("api-tips", lambda w: "/api/v1/tips/", "coach", lambda w, n: _tips(w, n), None, 8),
     ("api-wellbeing-checks", lambda w: "/api/v1/wellbeing-checks/", "supervisor",
      lambda w, n: _wellbeing(w, n), None, 8),
+    ("notifications-failed", lambda w: "/notifications/failed/", "supervisor",
+     lambda w, n: _failed_deliveries(w, n), None, 6),
+    ("studies", lambda w: "/studies/", "coordinator", lambda w, n: _studies(w, n), None, 7),
+    ("allocations", lambda w: f"/studies/{_study(w).pk}/allocations/", "coordinator",
+     lambda w, n: _randomized(w, n), None, 9),
+    ("allocations-researcher", lambda w: f"/studies/{_study(w).pk}/allocations/",
+     "researcher", lambda w, n: _randomized(w, n), None, 9),
+    ("api-studies", lambda w: "/api/v1/studies/", "coordinator",
+     lambda w, n: _studies(w, n), None, 9),
+    ("api-allocations", lambda w: "/api/v1/allocations/", "coordinator",
+     lambda w, n: _randomized(w, n), None, 8),
+    ("api-study-arms", lambda w: "/api/v1/study-arms/", "supervisor",
+     lambda w, n: _studies(w, n), None, 8),
+    # Questionnaires: one patient's page (staff), the patient's own list, time points.
+    ("assessments-patient", lambda w: f"/assessments/patients/{w.patient.pk}/",
+     "coordinator", lambda w, n: _questionnaires(w, n), None, 13),
+    ("assessments-mine", lambda w: "/assessments/me/", "patient",
+     lambda w, n: _questionnaires(w, n), None, 7),
+    ("assessments-time-points", lambda w: f"/assessments/programs/{w.program_a.pk}/time-points/",
+     "coordinator", lambda w, n: _time_points(w, n), None, 8),
+    # The export jobs page: the form's programs and studies, then the user's jobs.
+    ("exports", lambda w: "/studies/exports/", "researcher",
+     lambda w, n: _export_jobs(w, n), None, 8),
 ]
+
+
+def _failed_deliveries(world: Any, n: int) -> None:
+    """n failed messages to users (some retried once) and n reminders not sent to
+    patients without a login."""
+    from django.utils import timezone
+
+    from peercoach.notifications.models import Notification
+
+    now = timezone.now()
+    for _ in range(n):
+        user = UserFactory()
+        Notification.objects.create(
+            recipient=user, site=world.site_a, channel="email", address="a@example.org",
+            template_key="coach_contact_due", body="x", status="failed", attempts=6,
+            idempotency_key=f"qc:{user.pk}", due_at=now, last_error="SMTP refused",
+            retried_by=world.supervisor if user.pk % 2 else None, retried_at=now)
+        patient = PatientFactory(program=world.program_a)
+        Notification.objects.create(
+            patient=patient, site=world.site_a, template_key="patient_contact_planned",
+            body="x", status="not_sent", idempotency_key=f"qc:p{patient.pk}", due_at=now,
+            last_error="Not sent: no phone")
 
 
 def _contacts(world: Any, n: int) -> None:
@@ -212,11 +258,73 @@ def _safety_events(world: Any, n: int) -> None:
                               crisis_steps_shown=True)
 
 
+def _study(world: Any) -> Any:
+    """The recruiting study of program A (made on first use)."""
+    from peercoach.research.models import Study
+
+    from ..factories import two_arm_study
+
+    return (Study.objects.filter(program=world.program_a).first()
+            or two_arm_study(world.program_a, world.coordinator, strata=("gender",)))
+
+
+def _studies(world: Any, n: int) -> None:
+    from ..factories import ProgramFactory, two_arm_study
+
+    for _ in range(n):
+        two_arm_study(ProgramFactory(site=world.site_a), world.coordinator)
+
+
+def _randomized(world: Any, n: int) -> None:
+    from peercoach.research.services import randomize
+
+    from ..factories import eligible_patient
+
+    for i in range(n):
+        randomize(patient=eligible_patient(world.program_a,
+                                           gender="female" if i % 2 else "male"),
+                  by=world.coordinator, study=_study(world))
+
+
+def _export_jobs(world: Any, n: int) -> None:
+    """n finished exports of the researcher's, of a program and of a study."""
+    from django.utils import timezone
+
+    from peercoach.research.exports.models import ExportJob
+
+    study = _study(world)
+    for i in range(n):
+        ExportJob.objects.create(format="csv", requested_by=world.researcher, status="done",
+                                 kind="study" if i % 2 else "program", study=study if i % 2
+                                 else None, program=None if i % 2 else world.program_a,
+                                 file_name=f"x{i}.zip", finished_at=timezone.now())
+
+
 def _confirm(world: Any) -> None:
     from peercoach.matching.proposals import proposal_confirm
 
     proposal_confirm(proposal=proposal_propose(program=world.program_a, by=world.coordinator),
                      by=world.coordinator)
+
+
+def _questionnaires(world: Any, n: int) -> None:
+    """n sent-in PEGs (with a version), n open PHQ-9s and n licensed BPIs not loaded."""
+    from ..factories import answer_all, open_assessment
+
+    for _ in range(n):
+        answer_all(open_assessment(world.patient, "peg"), {1: 5, 2: 5, 3: 5},
+                   by=world.patient_user)
+        open_assessment(world.patient, "phq9")
+        open_assessment(world.patient, "bpi_severity")
+
+
+def _time_points(world: Any, n: int) -> None:
+    from peercoach.assessments.models import TimePoint
+
+    start = TimePoint.objects.filter(program=world.program_a).count()
+    for i in range(start, start + n):
+        TimePoint.objects.create(program=world.program_a, key=f"tp{i}", label=f"Point {i}",
+                                 day=30 * (i + 1), instruments=["peg", "phq9", "bpi_severity"])
 
 
 @pytest.mark.parametrize(("name", "url", "role", "grow", "after", "queries"), CASES,
@@ -274,8 +382,9 @@ def test_patient_home_is_constant_as_goals_and_check_ins_grow(world: Any,
     for n in (N, 2 * N):
         grow(n)
         # One more than the home page in test_query_counts.py: this patient has a plan,
-        # so the next planned contact is looked up too.
-        with django_assert_num_queries(13):
+        # so the next planned contact is looked up too. (14 since the questionnaires
+        # to fill in head the page: one query.)
+        with django_assert_num_queries(14):
             response = client.get("/")
         shown.append(len(response.context["goals"]))
     assert shown[1] > shown[0]
@@ -301,3 +410,197 @@ def test_supervision_dashboard_is_constant(world: Any, django_assert_num_queries
 
 
 QUERIES_DASHBOARD = 9
+
+
+# --- Results pages (assessments): trajectory, outcome report, clinician summary -----------
+
+
+def _grow_trajectory(world: Any, n: int) -> None:
+    """n more PEG questionnaires, check-ins, rated contacts and PHQ-9s for the patient."""
+    from django.utils import timezone
+
+    from peercoach.coaching.models import Contact, PainCheckIn
+
+    from ..factories import submitted_assessment
+
+    match = world.patient.matches.get(ended_on__isnull=True)
+    for _ in range(n):
+        now = timezone.now()
+        submitted_assessment(world.patient, "peg", 5.0, at=now)
+        submitted_assessment(world.patient, "phq9", 7, at=now, band="Mild")
+        PainCheckIn.objects.create(patient=world.patient, at=now, pain=5, peg_pain=5,
+                                   peg_enjoyment=4, peg_activity=6)
+        Contact.objects.create(patient=world.patient, coach=world.coach, match=match,
+                               occurred_at=now, mode="phone", outcome="reached",
+                               pain_today=4, logged_by=world.coach_user)
+
+
+# Staff with ASSESSMENT_VIEW: two more (may they see questionnaires here; PAM scores).
+@pytest.mark.parametrize(("role", "queries"), [("coordinator", 12), ("coach", 10)])
+def test_trajectory_is_constant(world: Any, django_assert_num_queries: Any, role: str,
+                                queries: int) -> None:
+    client = Client()
+    client.force_login(world.users()[role])
+    shown = []
+    for n in (N, 2 * N):  # N, then 3N in all
+        _grow_trajectory(world, n)
+        with django_assert_num_queries(queries):
+            response = client.get(f"/assessments/patients/{world.patient.pk}/trajectory/")
+        assert response.status_code == 200
+        shown.append(len(response.context["rows"]) + len(response.context["trajectory"].others))
+    assert shown[1] > shown[0]
+
+
+def test_my_trajectory_is_constant(world: Any, django_assert_num_queries: Any) -> None:
+    client = Client()
+    client.force_login(world.patient_user)
+    shown = []
+    for n in (N, 2 * N):
+        _grow_trajectory(world, n)
+        with django_assert_num_queries(QUERIES_MY_TRAJECTORY):
+            response = client.get("/assessments/me/trajectory/")
+        shown.append(len(response.context["rows"]))
+    assert shown[1] > shown[0]
+
+
+def _grow_outcomes(world: Any, n: int) -> None:
+    """n more patients with baseline and 4-month PEG, each with a coach of their own."""
+    from peercoach.matching.models import Match
+
+    from ..factories import submitted_assessment, time_point
+
+    base, four = time_point(world.program_a, "baseline", 0), time_point(world.program_a,
+                                                                         "4mo", 120)
+    for i in range(n):
+        patient = PatientFactory(program=world.program_a, enrolled_on=dt.date(2026, 2, 1))
+        submitted_assessment(patient, "peg", 7.0, point=base)
+        submitted_assessment(patient, "peg", 5.0 + i % 3, point=four)
+        Match.objects.create(patient=patient, coach=CoachFactory(program=world.program_a),
+                             created_by=world.coordinator, started_on=dt.date(2026, 2, 1))
+
+
+def test_outcome_report_is_constant(world: Any, django_assert_num_queries: Any) -> None:
+    """Set-based: one values() of totals, one of the pair history, one of coach names."""
+    client = Client()
+    client.force_login(world.researcher)
+    shown = []
+    for n in (N, 2 * N):
+        _grow_outcomes(world, n)
+        with django_assert_num_queries(QUERIES_OUTCOMES):
+            response = client.get("/assessments/outcomes/?group_by=coach")
+        assert response.status_code == 200
+        shown.append(len(response.context["rows"]))
+    assert shown[1] > shown[0]
+
+
+def test_clinician_summary_is_constant(world: Any, django_assert_num_queries: Any) -> None:
+    from django.utils import timezone
+
+    from peercoach.coaching.models import Goal
+    from peercoach.coaching.plans import plan_for_pair
+    from peercoach.supervision.models import SafetyEvent
+
+    plan_for_pair(patient=world.patient, started_on=dt.date(2026, 2, 1), by=world.coordinator)
+    client = Client()
+    client.force_login(world.clinician)
+    shown = []
+    for n in (N, 2 * N):
+        _grow_trajectory(world, n)
+        for _ in range(n):
+            Goal.objects.create(patient=world.patient, text="Walk", section="introduction",
+                                what="w", how_much="h", when="w", how_often="o",
+                                confidence=8, created_by=world.coach_user)
+            SafetyEvent.objects.create(patient=world.patient, site=world.site_a,
+                                       source="contact", summary="x",
+                                       raised_by=world.coach_user, raised_at=timezone.now())
+        with django_assert_num_queries(QUERIES_SUMMARY):
+            response = client.get(f"/assessments/patients/{world.patient.pk}/summary/")
+        assert response.status_code == 200
+        shown.append(len(response.context["summary"].goals)
+                     + len(response.context["summary"].safety))
+    assert shown[1] > shown[0]
+
+
+QUERIES_MY_TRAJECTORY = 10
+QUERIES_OUTCOMES = 13
+QUERIES_SUMMARY = 14
+
+
+# --- A study's reports (research/report_views.py) --------------------------------------------
+
+
+def _report_study(world: Any) -> Any:
+    """A recruiting two-arm study on program A (made once)."""
+    from peercoach.research.models import Study
+
+    from ..factories import time_point, two_arm_study
+
+    found = Study.objects.filter(program=world.program_a).first()
+    if found is None:
+        time_point(world.program_a, "baseline", 0, ("peg",))
+        time_point(world.program_a, "6mo", 180, ("peg",))
+        found = two_arm_study(world.program_a, world.coordinator, block_sizes=(2,))
+    return found
+
+
+def _randomized(world: Any, n: int) -> None:
+    """n more randomized patients; the coached ones paired and reached, all with answers."""
+    from django.utils import timezone
+
+    from peercoach.coaching.models import Contact
+    from peercoach.coaching.plans import plan_for_pair
+    from peercoach.research.services import randomize
+
+    from ..factories import eligible_patient, pair, submitted_assessment, time_point
+
+    study = _report_study(world)
+    base = time_point(world.program_a, "baseline", 0, ("peg",))
+    six = time_point(world.program_a, "6mo", 180, ("peg",))
+    for i in range(n):
+        patient = eligible_patient(world.program_a)
+        allocation = randomize(patient=patient, by=world.coordinator, study=study)
+        if allocation.arm.gets_coach:
+            coach = CoachFactory(program=world.program_a)
+            match = pair(patient, coach, world.coordinator, started_on=dt.date(2026, 2, 1))
+            plan_for_pair(patient=patient, started_on=dt.date(2026, 2, 1), by=world.coordinator)
+            Contact.objects.create(patient=patient, coach=coach, match=match, mode="phone",
+                                   outcome="reached", logged_by=world.coordinator,
+                                   occurred_at=timezone.now(), sections=["introduction"],
+                                   curriculum_percent=50)
+        submitted_assessment(patient, "peg", 6.0 + i % 3, point=base)
+        submitted_assessment(patient, "peg", 5.0 + i % 2, point=six)
+
+
+def _shown(name: str, response: Any) -> int:
+    context = response.context
+    if name == "fidelity":
+        return len(context["pairs"])
+    if name == "outcomes":
+        return int(context["result"].n_patients)
+    if name == "reaim":
+        return sum(len(d.figures) for d in context["summary"].dimensions) + int(
+            context["summary"].dimensions[0].figures[0].value.split()[0])
+    return int(context["flow"].randomized)
+
+
+#: page -> pinned queries (the same with 3 and with 9 randomized patients).
+STUDY_REPORT_QUERIES = {"reports": 16, "fidelity": 17, "consort": 16, "re-aim": 37,
+                        "outcomes": 14}
+
+
+@pytest.mark.parametrize("page", list(STUDY_REPORT_QUERIES))
+def test_study_reports_are_constant(world: Any, django_assert_num_queries: Any,
+                                    page: str) -> None:
+    client = Client()
+    client.force_login(world.coordinator)
+    study = _report_study(world)
+    url = f"/studies/{study.pk}/reports/" + ("" if page == "reports" else f"{page}/")
+    name = page.replace("-", "")
+    shown = []
+    for step in (N, 2 * N):
+        _randomized(world, step)
+        with django_assert_num_queries(STUDY_REPORT_QUERIES[page]):
+            response = client.get(url)
+        assert response.status_code == 200
+        shown.append(_shown(name, response))
+    assert shown[1] > shown[0], "the page did not show more the second time"

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from peercoach.matching import solver
 from peercoach.matching.solver import solve, total_score
 
 
@@ -107,3 +108,93 @@ def test_empty_inputs():
 def test_bad_input_is_refused_clearly(scores, caps, allowed, message):
     with pytest.raises(ValueError, match=message):
         solve(scores, caps, None if allowed is None else np.array(allowed))
+
+
+# --- Column prices: the fast path for nearly square problems -----------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(instances())
+def test_priced_solve_is_optimal_and_feasible(instance):
+    """Prices and square padding forced on every instance, whatever its shape."""
+    scores, caps, allowed = instance
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(solver, "_PRICE_MIN_CELLS", 0)
+        mp.setattr(solver, "_PRICE_MAX_SPARE", 1.0)
+        pairs = solve(scores, caps, allowed)
+    patients = [i for i, _ in pairs]
+    assert len(patients) == len(set(patients))
+    for j, cap in enumerate(caps):
+        assert sum(1 for _, c in pairs if c == j) <= cap
+    assert all(allowed[i, j] for i, j in pairs)
+    count, total = brute_force(scores, caps, allowed)
+    assert len(pairs) == count
+    assert total_score(scores, pairs) == pytest.approx(total, abs=1e-6)
+
+
+@pytest.mark.parametrize("family", ["ties", "integers", "floats", "structured"])
+@pytest.mark.parametrize("shape", [(40, 20), (40, 21), (40, 19), (37, 25)])
+def test_priced_equals_plain_on_larger_instances(family, shape, monkeypatch):
+    """Same count and total with and without prices (tight capacities, forbidden pairs)."""
+    rng = np.random.default_rng([len(family), *shape])
+    n, m = shape
+    if family == "ties":
+        scores = rng.choice([0.0, 0.5, 1.0], size=shape)
+    elif family == "integers":
+        scores = rng.integers(-3, 4, size=shape).astype(float)
+    elif family == "floats":
+        scores = rng.normal(0.0, 5.0, size=shape)
+    else:  # a popular-coach structure: coach quality plus a little of each pair
+        scores = rng.random(m)[None, :] * 10 + rng.integers(0, 3, size=shape)
+    caps = rng.integers(0, 4, size=m)
+    allowed = rng.random(shape) > 0.2
+    allowed[0] = False  # a patient nobody may coach
+    plain = solve(scores, caps, allowed)
+    monkeypatch.setattr(solver, "_PRICE_MIN_CELLS", 0)
+    monkeypatch.setattr(solver, "_PRICE_MAX_SPARE", 1.0)
+    priced = solve(scores, caps, allowed)
+    assert len(priced) == len(plain)
+    assert total_score(scores, priced) == pytest.approx(total_score(scores, plain), abs=1e-9)
+    assert all(allowed[i, j] for i, j in priced)
+    assert np.all(np.bincount([j for _, j in priced], minlength=m) <= caps)
+
+
+def test_nearly_square_programs_use_prices_and_stay_optimal(monkeypatch):
+    """600 patients, 300 coaches of capacity 2: priced by default; same optimum as plain."""
+    rng = np.random.default_rng(7)
+    scores = rng.random(300)[None, :] * 6 + rng.integers(0, 4, size=(600, 300)) * 1.5
+    caps = np.full(300, 2)
+    assert solver._use_prices(600, 600)
+    priced = solve(scores, caps)
+    monkeypatch.setattr(solver, "_PRICE_MIN_CELLS", 10**18)
+    plain = solve(scores, caps)
+    assert len(priced) == len(plain) == 600
+    assert total_score(scores, priced) == pytest.approx(total_score(scores, plain), abs=1e-9)
+
+
+def test_prices_do_not_change_the_optimum_of_a_square_problem():
+    """The argument the fast path rests on: column prices shift every assignment alike."""
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(3)
+    cost = rng.integers(0, 5, size=(30, 30)).astype(float)
+    r, c = linear_sum_assignment(cost)
+    for _ in range(20):
+        prices = rng.normal(0, 50, size=30)
+        r2, c2 = linear_sum_assignment(cost + prices)
+        assert cost[r2, c2].sum() == cost[r, c].sum()
+
+
+def test_auction_prices_one_per_place():
+    rng = np.random.default_rng(5)
+    benefit = rng.random((50, 20)).astype(np.float32)
+    caps = rng.integers(0, 4, size=20)
+    prices = solver.auction_prices(benefit, np.arange(50), caps, 0.25)
+    assert prices.shape == (caps.sum(),)
+    assert np.all(np.isfinite(prices)) and np.all(prices >= 0)
+
+
+def test_patients_nobody_may_coach_keep_their_indices():
+    scores = [[9.0, 9.0], [1.0, 2.0], [5.0, 1.0]]
+    allowed = np.array([[False, False], [True, True], [True, True]])
+    assert solve(scores, [1, 1], allowed) == [(1, 1), (2, 0)]

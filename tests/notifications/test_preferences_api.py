@@ -11,7 +11,7 @@ def test_read_and_set_own_preferences(client, world):
                              "phone": "317-555-0123", "quiet_start": "21:00",
                              "quiet_end": "08:00"}, content_type="application/json")
     assert saved.status_code == 200
-    assert saved.json()["phone"] == "+13175550123" and saved.json()["quiet_start"] == "21:00:00"
+    assert saved.json()["phone"] == "+13175550123" and saved.json()["quiet_start"] == "21:00"
     half = client.put(url, {"email_enabled": True, "sms_enabled": False, "phone": "",
                             "quiet_start": "21:00", "quiet_end": None},
                       content_type="application/json")

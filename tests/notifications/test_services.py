@@ -22,7 +22,7 @@ from peercoach.notifications.models import Notification, Preference, Status
 from peercoach.notifications.templates import TEMPLATES, TemplateError, fields_of, render
 from peercoach.supervision import services as supervision
 
-from ..factories import UserFactory, staff
+from ..factories import ProgramFactory, UserFactory, staff
 
 NY = ZoneInfo("America/New_York")
 
@@ -166,7 +166,9 @@ def test_failing_smtp_is_retried_with_backoff_then_given_up(db: Any, settings: A
     settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
     settings.NOTIFY_MAX_ATTEMPTS = 3
     user = _user()
-    [row] = services.notify(recipients=[user], template="coach_contact_due", key="f:1")
+    site = ProgramFactory().site
+    [row] = services.notify(recipients=[user], template="coach_contact_due", key="f:1",
+                            site_id=site.pk)
     start = timezone.now()
     assert services.notification_deliver(notification_id=row.pk, now=start) == "retrying"
     row.refresh_from_db()
@@ -183,7 +185,7 @@ def test_failing_smtp_is_retried_with_backoff_then_given_up(db: Any, settings: A
     assert row.status == Status.FAILED and row.attempts == 3
     # Staff can ask for another round once the server is back.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    services.notification_retry(notification_id=row.pk, by=user)
+    services.notification_retry(notification_id=row.pk, by=staff(Role.SUPERVISOR, site))
     assert services.notifications_sweep() == 1
     row.refresh_from_db()
     assert row.status == Status.SENT and len(mail.outbox) == 1

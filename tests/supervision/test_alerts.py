@@ -140,3 +140,35 @@ def test_two_scans_at_once_create_no_duplicates(world, recent_pair):
         assert not errors
     causes = list(Alert.objects.exclude(status="resolved").values_list("cause", flat=True))
     assert causes and len(causes) == len(set(causes))
+
+
+def test_contact_history_rules_follow_deeper_thresholds(world, recent_pair):
+    """The one-pass history query with thresholds deeper than the defaults."""
+    world.program_a.alert_settings = {"pain_contacts": 4, "no_curriculum": 4,
+                                      "goal_by_contact": 4, "failed_attempts": 2}
+    world.program_a.save()
+    for days, pain in ((20, 2), (15, 3), (10, 4)):
+        contact(world, days, pain=pain, percent=0)
+    contact(world, 8, outcome="no_answer")
+    scan()
+    # Three rises are not four; three reached contacts are not four; one try is not two.
+    assert kinds(patient=world.patient) == ["contact_overdue"]
+    contact(world, 6, pain=6, percent=0)
+    contact(world, 5, outcome="no_answer")
+    contact(world, 4, outcome="left_message")
+    scan()
+    assert set(kinds(patient=world.patient)) == {
+        "contact_overdue", "failed_attempts", "no_curriculum", "no_goal", "pain_rising"}
+    tries = Alert.objects.get(kind="failed_attempts", status="open")
+    assert tries.summary == "2 tries in a row without reaching the patient."
+    assert Alert.objects.get(kind="pain_rising").summary.endswith("last 4 contacts.")
+
+
+def test_contact_history_rules_skip_patients_without_a_current_coach(world, recent_pair):
+    for days, pain in ((20, 2), (12, 5), (3, 8)):
+        contact(world, days, pain=pain, percent=0)
+    scan()
+    assert {"pain_rising", "no_curriculum", "no_goal"} <= set(kinds(patient=world.patient))
+    world.patient.matches.filter(ended_on__isnull=True).update(ended_on=TODAY)
+    scan()  # the pair ended: every alert about it clears
+    assert kinds(patient=world.patient) == []

@@ -78,6 +78,7 @@ class PlanChangeSerializer(serializers.Serializer):
 
 @extend_schema_view(list=extend_schema(parameters=[_PATIENT_PARAM]))
 class PlanViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[0-9]+"
     serializer_class = PlanSerializer
     policy_perms = {"list": Perm.CONTACT_VIEW, "retrieve": Perm.CONTACT_VIEW,
                     "change": Perm.PLAN_MANAGE}
@@ -187,6 +188,7 @@ class ContactViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
                      viewsets.ReadOnlyModelViewSet):
     """Every contact attempt. A coach logs (POST) and corrects (PATCH with `version`)."""
 
+    lookup_value_regex = r"[0-9]+"
     serializer_class = ContactSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
     policy_perms = {"list": Perm.CONTACT_VIEW, "retrieve": Perm.CONTACT_VIEW,
@@ -265,6 +267,7 @@ class GoalStatusSerializer(serializers.Serializer):
 @extend_schema_view(list=extend_schema(parameters=[_PATIENT_PARAM]),
                     create=extend_schema(request=GoalCreateSerializer, responses=GoalSerializer))
 class GoalViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[0-9]+"
     serializer_class = GoalSerializer
     policy_perms = {"list": Perm.GOAL_VIEW, "retrieve": Perm.GOAL_VIEW,
                     "create": Perm.GOAL_MANAGE, "set_status": Perm.GOAL_MANAGE}

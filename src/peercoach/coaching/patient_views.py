@@ -17,6 +17,7 @@ from .models import PainCheckIn
 
 def patient_home(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Rendered by the home page for a user whose role is patient."""
+    from peercoach.assessments.selectors import open_for_patient
     from peercoach.curriculum.manual import patient_sections
     from peercoach.people.selectors import patient_for_view
 
@@ -35,6 +36,8 @@ def patient_home(request: HttpRequest, patient_id: int) -> HttpResponse:
         "goals": selectors.goals_with_progress(patient),
         "sections": [(s, s.key in covered) for s in patient_sections()],
         "last_check_in": PainCheckIn.objects.filter(patient=patient).first(),
+        # Questionnaires whose window has opened: the first thing on the page.
+        "questionnaires": open_for_patient(patient.pk),
         "form": forms.PainCheckInForm()})
 
 

@@ -75,6 +75,10 @@ def plan_for_pair(*, patient: Patient, started_on: dt.date, by: Any) -> ContactP
         _save_slots(plan, slots)
         audit.record(actor=by, action=AuditAction.CREATE, target=plan,
                      details={"contacts": len(slots)})
+        # Baseline questionnaires are due before the first contact: re-time them.
+        from peercoach.assessments.services import schedule_patient
+
+        schedule_patient(patient)
         return plan
     next_open = plan.planned.filter(status=PlannedStatus.PLANNED).order_by("number").first()
     if next_open is not None and next_open.due_on < started_on:

@@ -21,15 +21,20 @@ class SchemaDocsView(SpectacularSwaggerView):
 
 
 def _register() -> None:
+    from peercoach.assessments import api as assessments_api
     from peercoach.coaching.api import (
         ContactViewSet,
         GoalViewSet,
         ManualProgressViewSet,
         PlanViewSet,
     )
+    from peercoach.core.audit_api import AuditEventViewSet
     from peercoach.matching.api import MatchViewSet, ProposalViewSet, ProposedPairViewSet
     from peercoach.people.api import CoachViewSet, PatientViewSet
+    from peercoach.programs.api import ProgramViewSet, SiteViewSet
+    from peercoach.research import api as research_api
     from peercoach.supervision import api as supervision_api
+    from peercoach.training.api import TrainingSessionViewSet
 
     router.register("patients", PatientViewSet, basename="patient")
     router.register("coaches", CoachViewSet, basename="coach")
@@ -47,6 +52,20 @@ def _register() -> None:
     router.register("tips", supervision_api.TipViewSet, basename="tip")
     router.register("wellbeing-checks", supervision_api.WellbeingCheckViewSet,
                     basename="wellbeing-check")
+    router.register("studies", research_api.StudyViewSet, basename="study")
+    router.register("study-arms", research_api.ArmViewSet, basename="study-arm")
+    router.register("allocations", research_api.AllocationViewSet, basename="allocation")
+    router.register("instruments", assessments_api.InstrumentViewSet, basename="instrument")
+    router.register("time-points", assessments_api.TimePointViewSet, basename="time-point")
+    router.register("assessments", assessments_api.AssessmentViewSet, basename="assessment")
+    router.register("assessment-responses", assessments_api.ResponseVersionViewSet,
+                    basename="assessment-response")
+    router.register("external-scores", assessments_api.ExternalScoreViewSet,
+                    basename="external-score")
+    router.register("sites", SiteViewSet, basename="site")
+    router.register("programs", ProgramViewSet, basename="program")
+    router.register("training-sessions", TrainingSessionViewSet, basename="training-session")
+    router.register("audit-events", AuditEventViewSet, basename="audit-event")
 
 
 _register()

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "peercoach.curriculum",
     "peercoach.supervision",
     "peercoach.notifications",
+    "peercoach.research",
+    "peercoach.assessments",
     "peercoach.demo",
 ]
 
@@ -281,6 +283,9 @@ NOTIFY_COACH_REMINDER_HOURS = float(os.environ.get("NOTIFY_COACH_REMINDER_HOURS"
 NOTIFY_PATIENT_REMINDER_HOURS = float(os.environ.get("NOTIFY_PATIENT_REMINDER_HOURS", "24"))
 #: The local time of day a planned contact counts as due (its date has no time).
 NOTIFY_DUE_TIME = os.environ.get("NOTIFY_DUE_TIME", "09:00")
+# Quiet hours for patients reminded through their record (no login), site-local time.
+NOTIFY_PATIENT_QUIET_START = os.environ.get("NOTIFY_PATIENT_QUIET_START", "20:00")
+NOTIFY_PATIENT_QUIET_END = os.environ.get("NOTIFY_PATIENT_QUIET_END", "09:00")
 #: Failed hand-overs are retried after 1, 2, 4 ... minutes (at most an hour apart).
 NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "6"))
 NOTIFY_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "60"))

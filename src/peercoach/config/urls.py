@@ -15,6 +15,8 @@ urlpatterns = [
     path("supervision/", include("peercoach.supervision.urls")),
     path("manual/", include("peercoach.curriculum.urls")),
     path("notifications/", include("peercoach.notifications.urls")),
+    path("studies/", include("peercoach.research.urls")),
+    path("assessments/", include("peercoach.assessments.urls")),
     path("calendar/<str:token>.ics", coaching_calendar.feed, name="calendar_feed"),
     path("me/pain/", patient_views.pain_check_in, name="pain_check_in"),
     path("", include("peercoach.config.api_urls")),

@@ -27,6 +27,8 @@ MENU: tuple[tuple[str, str, Perm | None], ...] = (
     ("Matching", "matching:home", Perm.MATCH_VIEW),
     ("Training", "training:home", Perm.TRAINING_MANAGE),
     ("Programs", "programs:program_list", Perm.PROGRAM_VIEW),
+    ("Studies", "research:study_list", Perm.ALLOCATION_VIEW),
+    ("Outcomes", "assessments:outcomes", Perm.OUTCOME_REPORT),
     ("Staff", "staff_list", Perm.STAFF_MANAGE),
     ("Audit trail", "audit_list", Perm.AUDIT_VIEW),
 )
@@ -35,13 +37,13 @@ MENU: tuple[tuple[str, str, Perm | None], ...] = (
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_links": [], "my_roles": []}
+        return {"nav_links": [], "my_roles": [], "my_perms": frozenset()}
     actor = actor_for(user)
     role_labels = sorted(role.label for role in actor.roles)
     if actor.roles == {Role.PATIENT}:
         # A patient's own short menu: their page, the manual, their record.
         assert actor.patient_id is not None
-        return {"my_roles": role_labels, "nav_links": [
+        return {"my_roles": role_labels, "my_perms": actor.perms(), "nav_links": [
             ("Home", reverse("home")), ("The manual", reverse("curriculum:index")),
             ("My record", reverse("people:patient_detail", args=[actor.patient_id]))]}
     perms = actor.perms()
@@ -50,4 +52,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     links = [("Home", reverse("home"))] + [
         (label, reverse(name)) for label, name, perm in MENU
         if (perm is None or perm in perms) and name not in hidden]
-    return {"nav_links": links, "my_roles": role_labels}
+    # `my_perms` lets a template offer a link only to those it is for (the page itself
+    # still asks the policy, with the record's scope).
+    return {"nav_links": links, "my_roles": role_labels, "my_perms": perms}

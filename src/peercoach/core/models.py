@@ -16,6 +16,8 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", "Supervisor"
     CLINICIAN = "clinician", "Referring clinician"
     RESEARCHER = "researcher", "Researcher"
+    #: Holds a study's randomization sequence (unblinding); allocates nobody.
+    STATISTICIAN = "statistician", "Study statistician"
     # The two roles below are not assigned here: a user is a coach while they have a
     # coach record and a patient while they have a patient record (see core.policy).
     COACH = "coach", "Peer coach"
@@ -29,6 +31,7 @@ STAFF_ROLES = (
     Role.SUPERVISOR,
     Role.CLINICIAN,
     Role.RESEARCHER,
+    Role.STATISTICIAN,
 )
 
 

@@ -82,6 +82,35 @@ class Perm(StrEnum):
     #: A coach's wellbeing checks (a coach reaches their own, a supervisor their sites').
     WELLBEING_VIEW = "wellbeing.view"
     WELLBEING_CHECK = "wellbeing.check"
+    #: Questionnaire answers and scores of the patients in scope (PHQ-9 item 9 included).
+    ASSESSMENT_VIEW = "assessment.view"
+    #: Fill in a questionnaire with a patient (on the phone or in person) and correct it.
+    ASSESSMENT_ADMINISTER = "assessment.administer"
+    #: A patient filling in their own questionnaires.
+    ASSESSMENT_SELF = "assessment.self"
+    #: Time points, licensed instrument text, secure links.
+    ASSESSMENT_MANAGE = "assessment.manage"
+    #: The pain trajectory (PEG and pain check-ins): what a coach needs to encourage.
+    TRAJECTORY_VIEW = "trajectory.view"
+    #: Program, site and coach outcome reports (de-identified for researchers).
+    OUTCOME_REPORT = "outcome.report"
+    #: The one-page summary for the referring clinician.
+    CLINICIAN_SUMMARY = "clinician.summary"
+    #: Set up studies and their arms, start and close recruiting.
+    STUDY_MANAGE = "study.manage"
+    #: Randomize an enrolled, eligible patient (takes the next concealed slot).
+    STUDY_RANDOMIZE = "study.randomize"
+    #: See studies and who was allocated to which arm (researchers: de-identified).
+    ALLOCATION_VIEW = "allocation.view"
+    #: Read the concealed randomization sequence: unblinding (statistician only, audited).
+    SEQUENCE_VIEW = "sequence.view"
+    #: A study's reports: fidelity, CONSORT flow, RE-AIM, outcome analysis (researchers
+    #: and statisticians de-identified; arm-level figures need ALLOCATION_VIEW too).
+    STUDY_REPORT = "study.report"
+    #: Export data for analysis (CSV, REDCap, FHIR): de-identified, always audited.
+    EXPORT_DATA = "data.export"
+    #: Exports with names, contact details and real dates (roles that may see identities).
+    EXPORT_IDENTIFIED = "data.export_identified"
 
 
 P = Perm
@@ -92,39 +121,58 @@ _PERSON_WORK = {
     P.COACH_SCREEN, P.COACH_TRANSITION, P.MATCH_MANAGE, P.MATCH_VIEW, P.PROGRAM_VIEW,
     P.TRAINING_MANAGE, P.CONTACT_VIEW, P.PLAN_MANAGE, P.GOAL_MANAGE, P.GOAL_VIEW,
     P.PAIR_OVERVIEW, P.COACH_GUIDE_VIEW,
+    P.ASSESSMENT_VIEW, P.ASSESSMENT_ADMINISTER, P.ASSESSMENT_MANAGE, P.TRAJECTORY_VIEW,
+    P.OUTCOME_REPORT, P.CLINICIAN_SUMMARY,
 }
+
+#: Running a randomized study (research app). Nobody who randomizes reads the sequence.
+_STUDY_WORK = {P.STUDY_MANAGE, P.STUDY_RANDOMIZE, P.ALLOCATION_VIEW, P.STUDY_REPORT}
+
+#: Exports for analysts. Researchers and statisticians only ever get de-identified data.
+_EXPORT_WORK = {P.EXPORT_DATA, P.EXPORT_IDENTIFIED}
 
 #: What each role may do. The scope (which records) is decided by the role too.
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
-    Role.SITE_ADMIN: frozenset(_PERSON_WORK | {
+    Role.SITE_ADMIN: frozenset(_PERSON_WORK | _STUDY_WORK | _EXPORT_WORK | {
         P.PROGRAM_MANAGE, P.AUDIT_VIEW, P.SAFETY_VIEW, P.SAFETY_MANAGE, P.STAFF_MANAGE,
         P.LOGIN_CREATE, P.SUPERVISION_JOIN, P.SUPERVISION_MANAGE}),
-    Role.COORDINATOR: frozenset(_PERSON_WORK | {P.SAFETY_VIEW, P.SAFETY_MANAGE, P.LOGIN_CREATE,
-                                                P.SUPERVISION_JOIN, P.SUPERVISION_MANAGE}),
+    Role.COORDINATOR: frozenset(_PERSON_WORK | _STUDY_WORK | _EXPORT_WORK | {
+        P.SAFETY_VIEW, P.SAFETY_MANAGE, P.LOGIN_CREATE, P.SUPERVISION_JOIN,
+        P.SUPERVISION_MANAGE}),
     Role.SUPERVISOR: frozenset({
         P.PATIENT_LIST, P.PATIENT_VIEW, P.PATIENT_VIEW_IDENTIFIED, P.PATIENT_SCREEN,
         P.COACH_LIST, P.COACH_VIEW, P.COACH_VIEW_IDENTIFIED, P.COACH_SCREEN,
         P.COACH_TRANSITION, P.PROGRAM_VIEW, P.SAFETY_VIEW, P.MATCH_VIEW, P.TRAINING_MANAGE,
         P.CONTACT_VIEW, P.PAIR_OVERVIEW, P.COACH_GUIDE_VIEW, P.GOAL_VIEW, P.SAFETY_MANAGE,
-        P.SUPERVISION_JOIN, P.SUPERVISION_MANAGE, P.WELLBEING_VIEW,
+        P.SUPERVISION_JOIN, P.SUPERVISION_MANAGE, P.WELLBEING_VIEW, P.ALLOCATION_VIEW,
+        P.STUDY_REPORT,
+        P.ASSESSMENT_VIEW, P.ASSESSMENT_ADMINISTER, P.TRAJECTORY_VIEW, P.OUTCOME_REPORT,
+        P.CLINICIAN_SUMMARY,
     }),
     Role.CLINICIAN: frozenset({
         P.PATIENT_LIST, P.PATIENT_VIEW, P.PATIENT_VIEW_IDENTIFIED, P.PATIENT_REFER,
+        P.ASSESSMENT_VIEW, P.TRAJECTORY_VIEW, P.CLINICIAN_SUMMARY,
     }),
     Role.RESEARCHER: frozenset({
         P.PATIENT_LIST, P.PATIENT_VIEW, P.COACH_LIST, P.COACH_VIEW, P.PROGRAM_VIEW,
+        P.ASSESSMENT_VIEW, P.TRAJECTORY_VIEW, P.OUTCOME_REPORT, P.ALLOCATION_VIEW,
+        P.EXPORT_DATA, P.STUDY_REPORT,
     }),
+    # The statistician holds the sequence (unblinding) and sees allocations de-identified.
+    Role.STATISTICIAN: frozenset({P.SEQUENCE_VIEW, P.ALLOCATION_VIEW, P.PROGRAM_VIEW,
+                                  P.EXPORT_DATA, P.STUDY_REPORT}),
     # A coach sees their matched patients, and their own coach record (readiness, training).
     Role.COACH: frozenset({P.PATIENT_LIST, P.PATIENT_VIEW, P.PATIENT_VIEW_IDENTIFIED,
                            P.COACH_VIEW, P.COACH_VIEW_IDENTIFIED, P.CONTACT_LOG, P.CONTACT_VIEW,
                            P.PLAN_MANAGE, P.GOAL_MANAGE, P.GOAL_VIEW, P.CASELOAD_VIEW,
                            P.COACH_GUIDE_VIEW, P.HELP_REQUEST, P.SUPERVISION_JOIN,
-                           P.WELLBEING_VIEW, P.WELLBEING_CHECK}),
+                           P.WELLBEING_VIEW, P.WELLBEING_CHECK, P.TRAJECTORY_VIEW}),
     Role.PATIENT: frozenset({P.PATIENT_VIEW, P.PATIENT_VIEW_IDENTIFIED, P.PAIN_CHECK_IN,
-                             P.GOAL_VIEW}),
+                             P.GOAL_VIEW, P.ASSESSMENT_SELF, P.TRAJECTORY_VIEW}),
 }
 
-SITE_SCOPED_ROLES = (Role.SITE_ADMIN, Role.COORDINATOR, Role.SUPERVISOR, Role.RESEARCHER)
+SITE_SCOPED_ROLES = (Role.SITE_ADMIN, Role.COORDINATOR, Role.SUPERVISOR, Role.RESEARCHER,
+                     Role.STATISTICIAN)
 
 
 @dataclass

@@ -114,10 +114,81 @@ def load_demo() -> bool:
                    for i, status in enumerate(COACH_PLAN, start=1)]
         patients = [_demo_patient(rng, program, i, status, coordinator, staff[Role.CLINICIAN])
                     for i, status in enumerate(PATIENT_PLAN, start=1)]
+        # Last season's patients come first: their pairs have ended before today's start.
+        _demo_past_cohort(rng, program, coaches, coordinator)
         _demo_pairs(patients, coaches, coordinator)
         _demo_matching_round(program, patients, coordinator)
         _demo_history(program)
+        _demo_assessments(rng, program, patients, coaches, coordinator)
+        # A second site running an ECLIPSE-style randomized study (demo/study.py).
+        from peercoach.demo.study import load_study_demo
+
+        load_study_demo()
     return True
+
+
+def _demo_assessments(rng: random.Random, program: Program, patients: list[Patient],
+                      coaches: list[Coach], by: Any) -> None:
+    """Questionnaires: today's patients answered their baseline (one has not: overdue),
+    the two who completed also their 4-month follow-up."""
+    from peercoach.assessments.services import schedule_patient
+    from peercoach.demo.assessments import answer_due
+
+    today = timezone.localdate()
+    back = {PatientStatus.ACTIVE: 37, PatientStatus.COMPLETED: 127,
+            PatientStatus.WITHDRAWN: 127, PatientStatus.LOST: 127}
+    for index, (patient, status) in enumerate(zip(patients, PATIENT_PLAN, strict=True)):
+        if status not in back:
+            continue
+        Patient.objects.filter(pk=patient.pk).update(
+            enrolled_on=today - dt.timedelta(days=back[status]))
+        patient.refresh_from_db()
+        schedule_patient(patient)
+        if status == PatientStatus.ACTIVE and index == 2:
+            continue  # the pair that went quiet: baseline still missing, the alert shows it
+        keys = ("baseline", "4mo") if status == PatientStatus.COMPLETED else ("baseline",)
+        answer_due(patient, by=by, rng=rng, level=rng.uniform(0.45, 0.75), time_point_keys=keys)
+
+
+def _demo_past_cohort(rng: random.Random, program: Program, coaches: list[Coach],
+                      by: Any) -> None:
+    """16 patients who went through the program last season (before today's pairs)."""
+    from peercoach.assessments.services import schedule_patient
+    from peercoach.demo.assessments import answer_due
+    from peercoach.matching.models import Match
+
+    today = timezone.localdate()
+    active_coaches = [c for c in coaches if c.status == CoachStatus.ACTIVE]
+    for i in range(16):
+        profile = _profile(rng, 21 + i, 7)
+        patient = people.referral_create(
+            program=program, by=by, source="self", referred_on=today - dt.timedelta(days=330),
+            referral_reason="Chronic pain; interested in peer support.", **profile)
+        people.screening_record(person=patient, by=by, back_surgery=False, **SCREEN_OK)
+        people.consent_record(person=patient, by=by, form_version="patient-v1",
+                              consented_on=today - dt.timedelta(days=320))
+        patient = people.patient_transition(patient=patient, to=PatientStatus.ENROLLED, by=by,
+                                            reason="Attended the orientation class")
+        enrolled = today - dt.timedelta(days=300 + i)
+        Patient.objects.filter(pk=patient.pk).update(enrolled_on=enrolled)
+        patient.refresh_from_db()
+        coach = active_coaches[i % len(active_coaches)]
+        match = match_create_manual(patient=patient, coach=coach, by=by,
+                                    started_on=enrolled + dt.timedelta(days=10))
+        patient = people.patient_transition(patient=patient, to=PatientStatus.ACTIVE, by=by,
+                                            reason="First contact with coach")
+        finished = i != 15
+        patient = people.patient_transition(
+            patient=patient, to=PatientStatus.COMPLETED if finished else PatientStatus.LOST,
+            by=by, reason="Finished the program" if finished else "No answer for 6 weeks")
+        Match.objects.filter(pk=match.pk).update(ended_on=enrolled + dt.timedelta(days=130))
+        schedule_patient(patient)
+        baseline = rng.uniform(0.45, 0.8)
+        answer_due(patient, by=by, rng=rng, level=baseline, time_point_keys=("baseline",))
+        if finished and i % 7 != 6:  # a few never answered the follow-up
+            # Most improve a little; some do not (as in the trials, not everyone gains).
+            answer_due(patient, by=by, rng=rng, time_point_keys=("4mo",),
+                       level=max(0.05, baseline - rng.uniform(-0.05, 0.3)))
 
 
 def _demo_history(program: Program) -> None:

@@ -77,6 +77,7 @@ def _proposals_for(user: Any, perm: Perm) -> QuerySet[Proposal]:
 class ProposalViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Matching proposals. POST {"program": id} proposes (again)."""
 
+    lookup_value_regex = r"[0-9]+"
     serializer_class = ProposalSerializer
     policy_perms = {"list": Perm.MATCH_VIEW, "retrieve": Perm.MATCH_VIEW,
                     "create": Perm.MATCH_MANAGE, "confirm": Perm.MATCH_MANAGE}
@@ -119,6 +120,7 @@ class ProposedPairViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
                           viewsets.GenericViewSet):
     """One proposed pair. PATCH {"state": "locked" | "rejected" | "proposed"}."""
 
+    lookup_value_regex = r"[0-9]+"
     serializer_class = ProposedPairSerializer
     http_method_names = ["get", "patch", "head", "options"]
     policy_perms = {"retrieve": Perm.MATCH_VIEW, "partial_update": Perm.MATCH_MANAGE}
@@ -146,6 +148,7 @@ class ProposedPairViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
 class MatchViewSet(viewsets.ReadOnlyModelViewSet):
     """Every pair ever made, with start, end and reason, for patients you may see."""
 
+    lookup_value_regex = r"[0-9]+"
     serializer_class = MatchSerializer
     policy_perms = {"list": Perm.MATCH_VIEW, "retrieve": Perm.MATCH_VIEW}
 

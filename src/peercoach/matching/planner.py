@@ -60,8 +60,15 @@ def plan(patients: Sequence[scoring.Person], coaches: Sequence[scoring.Person],
     scores = scoring.score_from_tables(tables, weights, shape)
     pairs = solver.solve(scores, caps, ~(dnp | rej))
     del scores
-    for i, j in pairs:
-        components = {name: round(t.at(i, j), 4) for name, t in tables.items()}
+    # Each chosen pair's components, looked up for all pairs at once (rounded as recorded).
+    rows = np.fromiter((i for i, _ in pairs), dtype=np.intp, count=len(pairs))
+    cols = np.fromiter((j for _, j in pairs), dtype=np.intp, count=len(pairs))
+    looked_up = {name: [round(v, 4) for v in
+                        t.values[t.patient_index[rows], t.coach_index[cols]].tolist()]
+                 for name, t in tables.items()}
+    names = list(looked_up)
+    for k, (i, j) in enumerate(pairs):
+        components = {name: looked_up[name][k] for name in names}
         total = round(sum(weights[name] * value for name, value in components.items()), 4)
         result.pairs.append(PlannedPair(i, j, total, components,
                                         scoring.explain(patients[i], coaches[j], components)))

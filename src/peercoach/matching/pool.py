@@ -20,10 +20,21 @@ PAIRABLE_PATIENT_STATUSES = (PatientStatus.ENROLLED, PatientStatus.ACTIVE)
 
 
 def waiting_patients(program: Program) -> QuerySet[Patient]:
-    """Enrolled or active patients of the program with no current coach."""
+    """Enrolled or active patients of the program with no current coach.
+
+    Patients randomized to a study arm without a coach (a control arm) never wait for one,
+    and while the program recruits for a study nobody is paired before randomization
+    (coaching first would give away, or undo, the allocation).
+    """
+    from peercoach.research.models import Study, StudyStatus
+
     current = Match.objects.filter(ended_on__isnull=True, patient__program=program)
-    return (Patient.objects.filter(program=program, status__in=PAIRABLE_PATIENT_STATUSES)
-            .exclude(pk__in=current.values("patient_id")).order_by("id"))
+    waiting = (Patient.objects.filter(program=program, status__in=PAIRABLE_PATIENT_STATUSES)
+               .exclude(pk__in=current.values("patient_id"))
+               .exclude(allocation__arm__gets_coach=False))
+    if Study.objects.filter(program=program, status=StudyStatus.RECRUITING).exists():
+        waiting = waiting.filter(allocation__isnull=False)
+    return waiting.order_by("id")
 
 
 def coaches_with_load(program: Program) -> QuerySet[Coach]:

@@ -211,8 +211,12 @@ _COMPONENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "gender": (("gender", "gender_preference"), ("gender",)),
     "language": (("language",), ("language",)),
     "contact": (("modes", "times"), ("modes", "times")),
-    "distance": (("zip_code", "modes"), ("zip_code", "modes")),
+    # Of the contact modes, distance reads only whether in person is one of them.
+    "distance": (("zip_code", "in_person"), ("zip_code", "in_person")),
 }
+
+#: Fields that `_FieldCodes` derives from a person's attributes.
+_DERIVED_FIELDS = {"in_person": lambda p: "in_person" in p.modes}
 
 
 @dataclass(frozen=True)
@@ -230,27 +234,48 @@ class ComponentTable:
         return float(self.values[self.patient_index[patient], self.coach_index[coach]])
 
 
-def _factorize(people: Sequence[Person], fields: tuple[str, ...]
+class _FieldCodes:
+    """Per field, an integer code per person (equal values, equal codes), built once.
+
+    A component reads one or two fields; its distinct combinations come from these codes
+    with numpy instead of a Python tuple per person per component.
+    """
+
+    def __init__(self, people: Sequence[Person]) -> None:
+        self.people = people
+        self._codes: dict[str, NDArray[np.intp]] = {}
+
+    def __getitem__(self, name: str) -> NDArray[np.intp]:
+        codes = self._codes.get(name)
+        if codes is None:
+            seen: dict[Any, int] = {}
+            derived = _DERIVED_FIELDS.get(name)
+            values = (map(derived, self.people) if derived
+                      else (getattr(p, name) for p in self.people))
+            codes = self._codes[name] = np.fromiter(
+                (seen.setdefault(v, len(seen)) for v in values),
+                dtype=np.intp, count=len(self.people))
+        return codes
+
+
+def _factorize(side: _FieldCodes, fields: tuple[str, ...]
                ) -> tuple[list[Person], NDArray[np.intp]]:
-    seen: dict[tuple[Any, ...], int] = {}
-    representatives: list[Person] = []
-    index = np.empty(len(people), dtype=np.intp)
-    for i, person in enumerate(people):
-        key = tuple(getattr(person, f) for f in fields)
-        position = seen.get(key)
-        if position is None:
-            position = seen[key] = len(representatives)
-            representatives.append(person)
-        index[i] = position
-    return representatives, index
+    """The distinct combinations of `fields` (one person each) and each person's."""
+    combined = np.zeros(len(side.people), dtype=np.intp)
+    for name in fields:
+        codes = side[name]
+        combined = combined * (int(codes.max(initial=0)) + 1) + codes
+    _, first, index = np.unique(combined, return_index=True, return_inverse=True)
+    return [side.people[i] for i in first.tolist()], index.reshape(-1).astype(np.intp)
 
 
 def component_tables(patients: Sequence[Person], coaches: Sequence[Person],
                      weights: Mapping[str, float]) -> dict[str, ComponentTable]:
     tables = {}
+    patient_codes, coach_codes = _FieldCodes(patients), _FieldCodes(coaches)
     for name, (patient_fields, coach_fields) in _COMPONENT_KEYS.items():
-        p_reps, p_idx = _factorize(patients, patient_fields)
-        c_reps, c_idx = _factorize(coaches, coach_fields)
+        p_reps, p_idx = _factorize(patient_codes, patient_fields)
+        c_reps, c_idx = _factorize(coach_codes, coach_fields)
         values = _COMPUTE[name](_Encoded(p_reps), _Encoded(c_reps), weights)
         tables[name] = ComponentTable(values.astype(np.float32), p_idx, c_idx)
     return tables
@@ -323,12 +348,58 @@ def component_matrices(patients: Sequence[Person], coaches: Sequence[Person],
     return {name: t.full() for name, t in component_tables(patients, coaches, w).items()}
 
 
+def _merge(a: ComponentTable, b: ComponentTable, wa: float, wb: float) -> ComponentTable:
+    """One table for ``wa * a + wb * b`` over the combinations of both tables' keys.
+
+    Its values are float64 (the weighted sum), unlike the float32 tables it comes from.
+    """
+    def combine(x: NDArray[np.intp], y: NDArray[np.intp]
+                ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+        _, first, index = np.unique(x * (int(y.max(initial=0)) + 1) + y,
+                                    return_index=True, return_inverse=True)
+        return x[first], y[first], index.reshape(-1).astype(np.intp)
+
+    pa, pb, p_idx = combine(a.patient_index, b.patient_index)
+    ca, cb, c_idx = combine(a.coach_index, b.coach_index)
+    values = (wa * a.values[np.ix_(pa, ca)].astype(np.float64)
+              + wb * b.values[np.ix_(pb, cb)])
+    return ComponentTable(values, p_idx, c_idx)
+
+
 def score_from_tables(tables: Mapping[str, ComponentTable], weights: Mapping[str, float],
                       shape: tuple[int, int]) -> NDArray[np.float64]:
+    """The weighted sum of the components for every pair (n_patients x n_coaches).
+
+    Spreading a table over every pair is the costly part (one read and one add per pair
+    per table), so tables whose combined keys are few are merged first: a table over the
+    combinations of two tables' keys costs its own size, far less than a pass over every
+    pair when, say, genders and languages combine into a dozen coach keys. The sum is the
+    same; only the order of additions differs (the last bits of the float64 total).
+    """
+    cells = shape[0] * shape[1]
+    parts = [(weights[name], t) for name, t in tables.items() if weights[name]]
+    parts.sort(key=lambda wt: wt[1].values.size)
+    merged: list[ComponentTable] = []
+    for weight, table in parts:
+        if merged:
+            last = merged[-1]
+            rows = np.unique(last.patient_index * (int(table.patient_index.max(initial=0)) + 1)
+                             + table.patient_index).size
+            cols = np.unique(last.coach_index * (int(table.coach_index.max(initial=0)) + 1)
+                             + table.coach_index).size
+            if rows * cols <= cells // 8:
+                merged[-1] = _merge(last, table, 1.0, weight)
+                continue
+        merged.append(table if weight == 1.0 else ComponentTable(
+            weight * table.values.astype(np.float64),  # type: ignore[arg-type]
+            table.patient_index, table.coach_index))
     total = np.zeros(shape, dtype=np.float64)
-    for name, table in tables.items():
-        if weights[name]:
-            total += weights[name] * table.full()
+    # By blocks of rows, so that each table's spread rows are added while still in cache.
+    step = max(1, (1 << 17) // max(1, shape[1]))
+    for start in range(0, shape[0], step):
+        block = total[start:start + step]
+        for table in merged:
+            block += table.values[table.patient_index[start:start + step]][:, table.coach_index]
     return total
 
 

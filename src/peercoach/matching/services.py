@@ -21,6 +21,21 @@ from .models import Announcement, AnnouncementAudience, DoNotPair, Match, MatchS
 from .pool import PAIRABLE_PATIENT_STATUSES, is_same_person
 
 
+def _study_refusals(patient: Patient) -> list[str]:
+    """A study's rules: no coach for a control arm, and no coach before randomization."""
+    from peercoach.research.models import Allocation, Study, StudyStatus
+
+    allocation = Allocation.objects.filter(patient=patient).select_related("arm").first()
+    if allocation is not None:
+        if not allocation.arm.gets_coach:
+            return ["This patient's study arm does not include a coach."]
+        return []
+    if Study.objects.filter(program_id=patient.program_id,
+                            status=StudyStatus.RECRUITING).exists():
+        return ["This program is running a study: randomize the patient before pairing."]
+    return []
+
+
 def match_create(*, patient: Patient, coach: Coach, by: Any, source: str = MatchSource.MANUAL,
                  started_on: dt.date | None = None, note: str = "",
                  proposal: Any = None, score: float | None = None,
@@ -46,6 +61,7 @@ def match_create(*, patient: Patient, coach: Coach, by: Any, source: str = Match
                 errors.append("This coach is not ready yet: " + "; ".join(missing) + ".")
         if is_same_person(patient, coach):
             errors.append("Nobody can coach themselves.")
+        errors.extend(_study_refusals(patient))
         if DoNotPair.objects.filter(patient=patient, coach=coach).exists():
             errors.append("These two are marked “do not pair”.")
         if Match.objects.filter(patient=patient, ended_on__isnull=True).exists():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -17,13 +17,20 @@ from . import services
 from .models import Preference
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$",
+                      "example": "21:00", "nullable": True})
+class ClockTimeField(serializers.TimeField):
+    """A local clock time ("21:00") with no time zone: quiet hours follow the site's zone,
+    so the schema must not promise an RFC 3339 time with an offset."""
+
+
 class PreferenceSerializer(serializers.Serializer):
     email_enabled = serializers.BooleanField()
     sms_enabled = serializers.BooleanField()
     phone = serializers.CharField(allow_blank=True, max_length=20,
                                   help_text="Empty: the phone on your coach or patient record")
-    quiet_start = serializers.TimeField(allow_null=True)
-    quiet_end = serializers.TimeField(allow_null=True)
+    quiet_start = ClockTimeField(allow_null=True, format="%H:%M")
+    quiet_end = ClockTimeField(allow_null=True, format="%H:%M")
 
 
 class PreferenceViewSet(viewsets.ViewSet):

@@ -4,6 +4,14 @@ from typing import Any
 
 from django import forms
 
+from .models import PatientChannel
+
+
+def _check_quiet_hours(data: dict[str, Any], whose: str = "your") -> None:
+    if (data.get("quiet_start") is None) != (data.get("quiet_end") is None):
+        raise forms.ValidationError(f"Give both the start and the end of {whose} quiet "
+                                    "hours, or neither.")
+
 
 class PreferenceForm(forms.Form):
     email_enabled = forms.BooleanField(label="Send me e-mail", required=False)
@@ -20,7 +28,25 @@ class PreferenceForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if (data.get("quiet_start") is None) != (data.get("quiet_end") is None):
-            raise forms.ValidationError("Give both the start and the end of your quiet hours, "
-                                        "or neither.")
+        _check_quiet_hours(data)
+        return data
+
+
+class PatientPreferenceForm(forms.Form):
+    """Staff keep a patient's reminder settings (the patient told them)."""
+
+    reminders_enabled = forms.BooleanField(
+        label="Send this patient reminders before planned calls", required=False,
+        help_text="Untick if the patient asked not to get reminders.")
+    channel = forms.ChoiceField(label="How", choices=PatientChannel.choices,
+                                widget=forms.RadioSelect)
+    quiet_start = forms.TimeField(
+        label="Quiet hours start", required=False, widget=forms.TimeInput(attrs={"type": "time"}),
+        help_text="Leave both empty for the program's default quiet hours (site time).")
+    quiet_end = forms.TimeField(label="Quiet hours end", required=False,
+                                widget=forms.TimeInput(attrs={"type": "time"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _check_quiet_hours(data, "the")
         return data

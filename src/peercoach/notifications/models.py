@@ -25,6 +25,9 @@ class Status(models.TextChoices):
     SENT = "sent", "Sent"
     RETRYING = "retrying", "Retrying"
     FAILED = "failed", "Failed"
+    #: Never handed to a channel: the person cannot be reached (the reason is in
+    #: `last_error`). Kept so that staff see why someone got no reminder.
+    NOT_SENT = "not_sent", "Not sent"
 
 
 #: Statuses a delivery may still leave (the sweeper looks at these).
@@ -55,17 +58,63 @@ class Preference(models.Model):
         return f"Notification preferences of user {self.user_id}"
 
 
+class PatientChannel(models.TextChoices):
+    AUTO = "auto", "Text message if there is a mobile number, else e-mail"
+    SMS = "sms", "Text message only"
+    EMAIL = "email", "E-mail only"
+
+
+class PatientPreference(models.Model):
+    """How a patient is reminded through their patient record: for patients without a
+    login (many are phone-first), whose reminders go to the record's phone or e-mail.
+
+    Kept by staff (the patient tells their coach or the coordinator). No row means the
+    defaults: reminders on, text message if the record has a mobile number, else e-mail,
+    and the program's default quiet hours (NOTIFY_PATIENT_QUIET_START/END, site time).
+    Switching reminders off here stops them for patients with a login too.
+    """
+
+    patient = models.OneToOneField("people.Patient", on_delete=models.CASCADE,
+                                   related_name="notification_preference")
+    reminders_enabled = models.BooleanField(
+        default=True, help_text="Off: the patient asked not to get reminders.")
+    channel = models.CharField(max_length=10, choices=PatientChannel.choices,
+                               default=PatientChannel.AUTO)
+    #: In the site's time zone; both empty: the program's default quiet hours.
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(
+            condition=(models.Q(quiet_start__isnull=True, quiet_end__isnull=True)
+                       | models.Q(quiet_start__isnull=False, quiet_end__isnull=False)),
+            name="patient_quiet_hours_both_or_neither")]
+
+    def __str__(self) -> str:
+        return f"Reminder settings of patient {self.patient_id}"
+
+
 class Notification(models.Model):
-    """One message to one person on one channel: the delivery log and the outbox."""
+    """One message to one person on one channel: the delivery log and the outbox.
+
+    The person is a user (`recipient`), or, for patients without a login, the patient
+    record (`patient`), whose phone or e-mail was copied to `address`.
+    """
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                  related_name="notifications")
+                                  null=True, blank=True, related_name="notifications")
+    patient = models.ForeignKey("people.Patient", on_delete=models.PROTECT, null=True,
+                                blank=True, related_name="+")
     #: The site the message is about, so that its staff see failed deliveries.
     site = models.ForeignKey("programs.Site", on_delete=models.PROTECT, null=True,
                              blank=True, related_name="+")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
+    #: Empty only for a message that could not be sent at all (status "not sent").
+    channel = models.CharField(max_length=10, choices=Channel.choices, blank=True)
     #: E-mail address or E.164 phone number, as it was when the message was queued.
-    address = models.CharField(max_length=254)
+    address = models.CharField(max_length=254, blank=True)
     template_key = models.CharField(max_length=60)
     #: Rendered text. Templates carry no health information, so neither does this.
     subject = models.CharField(max_length=200, blank=True)
@@ -84,6 +133,10 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     #: What the provider called it (SMS message id, e-mail Message-ID).
     provider_id = models.CharField(max_length=200, blank=True)
+    #: The last person who asked for a failed delivery to be tried again, and when.
+    retried_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    retried_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -91,6 +144,11 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "due_at"]),
                    models.Index(fields=["site", "status"])]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(recipient__isnull=False) | models.Q(patient__isnull=False),
+            name="notification_has_a_recipient")]
 
     def __str__(self) -> str:
-        return f"{self.template_key} to user {self.recipient_id} by {self.channel}"
+        who = (f"user {self.recipient_id}" if self.recipient_id is not None
+               else f"patient {self.patient_id}")
+        return f"{self.template_key} to {who} by {self.channel or 'no channel'}"

@@ -19,7 +19,10 @@ def run_once(*, reminders: bool) -> None:
 
     services.notifications_sweep()
     if reminders:
+        from peercoach.assessments.reminders import questionnaire_reminders_send
+
         services.reminders_send()
+        questionnaire_reminders_send()
 
 
 def start(interval_seconds: float = 60.0, reminder_every: int = 15) -> threading.Thread:

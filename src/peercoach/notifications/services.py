@@ -16,6 +16,12 @@ The life of a message:
 4. `notifications_sweep(...)` (every minute) queues every row that is due and not in
    the queue: rows whose queueing failed because Redis was down, deferred rows, retries.
    So nothing is lost while the queue is unavailable.
+5. Staff may put a delivery that failed for good back in the outbox
+   (`notification_retry`): the same row, with the same idempotency key, so a retried
+   message still goes out at most once.
+
+Patients without a login are reminded through their patient record (`patient_remind`):
+a text message to a mobile number, else an e-mail, else a "not sent" row that says why.
 """
 
 from __future__ import annotations
@@ -33,8 +39,20 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from peercoach.core import audit
+from peercoach.core.models import AuditAction
+from peercoach.core.policy import Perm, actor_for
+
 from .channels import DeliveryError, OutgoingMessage, send_email, send_sms
-from .models import PENDING, Channel, Notification, Preference, Status
+from .models import (
+    PENDING,
+    Channel,
+    Notification,
+    PatientChannel,
+    PatientPreference,
+    Preference,
+    Status,
+)
 from .templates import render
 
 logger = logging.getLogger(__name__)
@@ -169,6 +187,13 @@ def _notify(*, recipients: Iterable[Any], template: str, key: str, urgent: bool,
                 template_key=template, subject=subject if channel == Channel.EMAIL else "",
                 body=text, urgent=urgent, idempotency_key=f"{key}:{user.pk}:{channel}",
                 due_at=due))
+    return _store(wanted, urgent=urgent, now=now)
+
+
+def _store(wanted: list[Notification], *, urgent: bool,
+           now: dt.datetime) -> tuple[list[Notification], list[Notification]]:
+    """Insert the rows not there yet (by idempotency key) and hand the due ones over.
+    Returns (every row for these keys, the rows this call created)."""
     if not wanted:
         return [], []
     keys = [n.idempotency_key for n in wanted]
@@ -184,7 +209,7 @@ def _notify(*, recipients: Iterable[Any], template: str, key: str, urgent: bool,
             notification_deliver(notification_id=row.pk)
             row.refresh_from_db()
     else:
-        due_now = [row.pk for row in new if row.due_at <= now]
+        due_now = [row.pk for row in new if row.due_at <= now and row.status in PENDING]
         if due_now:
             # After commit: a worker never reads a row that is not committed (or that
             # was rolled back with the change that asked for it).
@@ -266,17 +291,70 @@ def _failed(row: Notification, error: str) -> str:
     return str(status)
 
 
-def notification_retry(*, notification_id: int, by: Any) -> Notification:
-    """Staff ask for a failed delivery to be tried again now."""
+def _retry_refusal(row: Notification | None) -> str:
+    if row is None:
+        return "That message is not one of your sites' deliveries."
+    if row.status == Status.NOT_SENT:
+        return ("That message could not be sent at all (see why); it goes out by itself "
+                "once the person's record has a way to reach them.")
+    if row.status in PENDING or row.status == Status.SENDING:
+        return "That message is already waiting to be sent; nothing was changed."
+    if row.status == Status.SENT:
+        return "That message has been sent; nothing was changed."
+    return "Only messages that failed can be retried."
+
+
+def notification_retry(*, notification_id: int, by: Any,
+                       now: dt.datetime | None = None) -> Notification:
+    """Staff ask for a delivery that failed for good to be tried again, now.
+
+    The same row goes back to the outbox: same idempotency key, attempts from zero, due
+    at once. A conditional UPDATE (failed -> queued, at one of `by`'s sites) makes a
+    double click or two people clicking at once re-queue it once; the other is refused
+    with a ValidationError and nothing changes. The retry is on the audit trail.
+    """
+    now = now or timezone.now()
+    sites = actor_for(by).sites_with(Perm.SAFETY_VIEW)
     with transaction.atomic():
-        row = Notification.objects.select_for_update().get(pk=notification_id)
-        if row.status != Status.FAILED:
-            raise ValidationError("Only failed deliveries can be retried.")
-        row.status, row.due_at, row.enqueued_at = Status.RETRYING, timezone.now(), None
-        row.attempts = 0
-        row.save(update_fields=["status", "due_at", "enqueued_at", "attempts", "updated_at"])
+        before = (Notification.objects.filter(pk=notification_id, site_id__in=sites)
+                  .values("status", "attempts", "last_error").first())
+        taken = Notification.objects.filter(
+            pk=notification_id, site_id__in=sites, status=Status.FAILED).update(
+            status=Status.QUEUED, attempts=0, due_at=now, enqueued_at=None, claimed_at=None,
+            retried_by=by, retried_at=now, updated_at=now)
+        row = Notification.objects.filter(pk=notification_id, site_id__in=sites).first()
+        if not taken or before is None:
+            raise ValidationError(_retry_refusal(row))
+        assert row is not None
+        audit.record(actor=by, action=AuditAction.UPDATE, target=row, details={
+            "retried": True, "status": [before["status"], str(Status.QUEUED)],
+            "attempts": [before["attempts"], 0], "last_error": before["last_error"][:200]})
         transaction.on_commit(lambda: enqueue([notification_id]))
     return row
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    retried: list[int]
+    #: id -> why it was not retried (not failed, not at the user's sites, not found).
+    refused: dict[int, str]
+
+
+def notifications_retry(*, notification_ids: Iterable[int], by: Any,
+                        now: dt.datetime | None = None) -> RetryResult:
+    """`notification_retry` for each id (the "retry all shown" button): each row on its
+    own conditional update, so the outcome of every row is exact even under a race."""
+    now = now or timezone.now()
+    retried: list[int] = []
+    refused: dict[int, str] = {}
+    for pk in dict.fromkeys(notification_ids):
+        try:
+            notification_retry(notification_id=pk, by=by, now=now)
+        except ValidationError as exc:
+            refused[pk] = " ".join(exc.messages)
+        else:
+            retried.append(pk)
+    return RetryResult(retried=retried, refused=refused)
 
 
 def notifications_sweep(now: dt.datetime | None = None, limit: int = 500) -> int:
@@ -306,10 +384,152 @@ def _when(day: dt.date, today: dt.date) -> str:
     return "today" if days <= 0 else "tomorrow" if days == 1 else f"in {days} days"
 
 
+def sms_number(phone: str) -> str:
+    """`phone` in E.164 if a text message can reach it, else "".
+
+    A valid number whose type may be a mobile (in the US and Canada every geographic
+    number may be one); landlines known as such, toll-free and premium numbers cannot.
+    """
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
+    if not phone.strip():
+        return ""
+    try:
+        number = phonenumbers.parse(phone, "US")
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in {
+            PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE,
+            PhoneNumberType.VOIP, PhoneNumberType.PERSONAL_NUMBER}:
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@dataclass(frozen=True)
+class PatientRoute:
+    """How a reminder reaches a patient through their record, or why it cannot."""
+
+    channel: str  # "" when it cannot
+    address: str
+    reason: str = ""
+
+    @property
+    def reachable(self) -> bool:
+        return bool(self.channel)
+
+
+_NO_PHONE = "no mobile phone number that can take text messages"
+_NO_EMAIL = "no e-mail address"
+
+
+def patient_route(patient: Any, pref: PatientPreference | None = None) -> PatientRoute:
+    """The channel and address for a reminder through the patient record. By default a
+    text message if the record has a mobile number, else e-mail, else none."""
+    choice = pref.channel if pref is not None else PatientChannel.AUTO
+    phone = sms_number(patient.phone or "")
+    email = (patient.email or "").strip()
+    if choice in (PatientChannel.AUTO, PatientChannel.SMS) and phone:
+        return PatientRoute(Channel.SMS, phone)
+    if choice in (PatientChannel.AUTO, PatientChannel.EMAIL) and email:
+        return PatientRoute(Channel.EMAIL, email)
+    missing = {PatientChannel.SMS: _NO_PHONE, PatientChannel.EMAIL: _NO_EMAIL}.get(
+        PatientChannel(choice), f"{_NO_PHONE} and {_NO_EMAIL}")
+    chosen = {PatientChannel.SMS: " (text messages only were chosen)",
+              PatientChannel.EMAIL: " (e-mail only was chosen)"}.get(PatientChannel(choice), "")
+    return PatientRoute("", "", f"Not sent: the patient record has {missing}{chosen}.")
+
+
+def patient_quiet_hours(pref: PatientPreference | None) -> tuple[dt.time, dt.time]:
+    """The patient's own quiet hours, else the program default (site time)."""
+    if pref is not None and pref.quiet_start is not None and pref.quiet_end is not None:
+        return pref.quiet_start, pref.quiet_end
+    return (dt.time.fromisoformat(_setting("NOTIFY_PATIENT_QUIET_START", "20:00")),
+            dt.time.fromisoformat(_setting("NOTIFY_PATIENT_QUIET_END", "09:00")))
+
+
+def patient_remind(*, patient: Any, template: str, key: str, site_id: int,
+                   zone: ZoneInfo, pref: PatientPreference | None = None,
+                   due_on: dt.date | None = None,
+                   now: dt.datetime | None = None) -> tuple[Notification | None, bool]:
+    """Remind a patient through their record (no login needed): one message per
+    occasion (`key`) on one channel, or a "not sent" row with the reason.
+
+    Quiet hours are the patient's own or the program default, in the site's time zone
+    (`zone`); a message asked for in them waits for their end, and its "when" (for
+    `due_on`: today, tomorrow, in 3 days) is worded for the day it goes out.
+    Returns (the occasion's row, whether this call created or revived it to be sent).
+    Idempotent: the row's key is the occasion and the patient, whatever the channel, so
+    two scans (or two at once) make one row. A "not sent" row is revived in place once
+    the record has a way to reach the patient (staff added a phone), still once.
+    """
+    now = now or timezone.now()
+    if pref is not None and not pref.reminders_enabled:
+        return None, False
+    start, end = patient_quiet_hours(pref)
+    due = quiet_until(start, end, now, zone) or now
+    context = ({"when": _when(due_on, due.astimezone(zone).date())} if due_on is not None
+               else None)
+    subject, body, sms = render(template, context)
+    route = patient_route(patient, pref)
+    idem = f"{key}:patient{patient.pk}"
+    fields: dict[str, Any] = {
+        "channel": route.channel, "address": route.address,
+        "subject": subject if route.channel == Channel.EMAIL else "",
+        "body": sms if route.channel == Channel.SMS else body,
+        "status": Status.QUEUED if route.reachable else Status.NOT_SENT,
+        "last_error": route.reason, "due_at": due}
+    existing = Notification.objects.filter(idempotency_key=idem).first()
+    if existing is not None:
+        if existing.status != Status.NOT_SENT or not route.reachable:
+            return existing, False
+        revived = Notification.objects.filter(pk=existing.pk, status=Status.NOT_SENT).update(
+            **fields, updated_at=now)
+        existing.refresh_from_db()
+        if revived and due <= now:
+            transaction.on_commit(lambda: enqueue([existing.pk]))
+        return existing, bool(revived)
+    rows, new = _store([Notification(patient=patient, site_id=site_id, template_key=template,
+                                     urgent=False, idempotency_key=idem, **fields)],
+                       urgent=False, now=now)
+    created = bool(new) and new[0].status != Status.NOT_SENT
+    return (rows[0] if rows else None), created
+
+
+def patient_preference_update(*, patient: Any, by: Any, reminders_enabled: bool,
+                              channel: str, quiet_start: dt.time | None,
+                              quiet_end: dt.time | None) -> PatientPreference:
+    """Staff record how a patient wants reminders (or that they want none)."""
+    if (quiet_start is None) != (quiet_end is None):
+        raise ValidationError("Give both the start and the end of the quiet hours, "
+                              "or neither.")
+    with transaction.atomic():
+        pref, _ = PatientPreference.objects.select_for_update().get_or_create(patient=patient)
+
+        def state() -> dict[str, Any]:
+            return {"reminders_enabled": pref.reminders_enabled, "channel": pref.channel,
+                    "quiet_start": pref.quiet_start.isoformat() if pref.quiet_start else None,
+                    "quiet_end": pref.quiet_end.isoformat() if pref.quiet_end else None}
+
+        before = state()
+        pref.reminders_enabled, pref.channel = reminders_enabled, channel
+        pref.quiet_start, pref.quiet_end, pref.updated_by = quiet_start, quiet_end, by
+        pref.full_clean()
+        pref.save()
+        changes = audit.diff(before, state())
+        if changes:
+            audit.record(actor=by, action=AuditAction.UPDATE, target=pref,
+                         details={"changes": changes})
+    return pref
+
+
 def reminders_send(now: dt.datetime | None = None) -> int:
-    """Remind coaches before each due planned contact, and patients (who have a login)
-    before a planned contact. One reminder per planned contact, recipient and due day:
-    running this every 15 minutes, or twice at once, sends each reminder once."""
+    """Remind coaches before each due planned contact, and patients before a planned
+    contact: through their login's preferences if they have one, else through their
+    patient record (`patient_remind`: text or e-mail, the patient's quiet hours).
+    One reminder per planned contact, recipient and due day: running this every 15
+    minutes, or twice at once, sends each reminder once. Returns how many were queued
+    (not counting "not sent" rows)."""
     from peercoach.coaching.models import PlannedContact, PlannedStatus
     from peercoach.matching.models import Match
     from peercoach.people.lifecycle import PatientStatus
@@ -328,9 +548,11 @@ def reminders_send(now: dt.datetime | None = None) -> int:
             plan__ended_on__isnull=True,
             plan__patient__status__in=(PatientStatus.ENROLLED, PatientStatus.ACTIVE))
         .select_related("plan__patient__user", "plan__patient__program__site"))
+    patient_ids = {p.plan.patient_id for p in planned}
     coaches = {m.patient_id: m.coach for m in Match.objects.filter(
-        patient_id__in={p.plan.patient_id for p in planned}, ended_on__isnull=True)
-        .select_related("coach__user")}
+        patient_id__in=patient_ids, ended_on__isnull=True).select_related("coach__user")}
+    prefs = {p.patient_id: p for p in PatientPreference.objects.filter(
+        patient_id__in=patient_ids)}
     sent = 0
     for contact in planned:
         patient = contact.plan.patient
@@ -348,8 +570,18 @@ def reminders_send(now: dt.datetime | None = None) -> int:
             sent += len(_notify(recipients=[coach.user], template="coach_contact_due",
                                 key=f"reminder:coach:{contact.pk}:{contact.due_on}",
                                 urgent=False, site_id=site.pk, context=when, now=now)[1])
-        if patient.user is not None and now >= due_at - dt.timedelta(hours=patient_hours):
+        if now < due_at - dt.timedelta(hours=patient_hours):
+            continue
+        pref = prefs.get(patient.pk)
+        if pref is not None and not pref.reminders_enabled:
+            continue  # the patient asked for no reminders
+        key = f"reminder:patient:{contact.pk}:{contact.due_on}"
+        if patient.user is not None and patient.user.is_active:
             sent += len(_notify(recipients=[patient.user], template="patient_contact_planned",
-                                key=f"reminder:patient:{contact.pk}:{contact.due_on}",
-                                urgent=False, site_id=site.pk, context=when, now=now)[1])
+                                key=key, urgent=False, site_id=site.pk, context=when,
+                                now=now)[1])
+        else:
+            sent += int(patient_remind(patient=patient, template="patient_contact_planned",
+                                       key=key, site_id=site.pk, zone=zone, pref=pref,
+                                       due_on=contact.due_on, now=now)[1])
     return sent

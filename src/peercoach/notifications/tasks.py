@@ -32,7 +32,9 @@ def sweep() -> int:
 
 @app.task(name="notifications.reminders", **_RETRY)
 def send_reminders() -> int:
-    return services.reminders_send()
+    from peercoach.assessments.reminders import questionnaire_reminders_send
+
+    return services.reminders_send() + questionnaire_reminders_send()
 
 
 @app.task(name="supervision.scan", **_RETRY)

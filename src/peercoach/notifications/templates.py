@@ -56,6 +56,23 @@ TEMPLATES: dict[str, Template] = {t.key: t for t in (
               "suits you, let your coach or the program know.\n\n" + NO_PHI_FOOTER),
         sms="PeerCoach: your coach plans to be in touch {when}.",
     ),
+    Template(
+        key="patient_questionnaire_due",
+        subject="PeerCoach: a few short questions are waiting for you",
+        body=("Your pain program has a few short questions for you, due {when}. Sign in to "
+              "answer them; it takes about five minutes.\n\n{sign_in_url}\n\n"
+              + NO_PHI_FOOTER),
+        sms="PeerCoach: a few short questions are waiting for you, due {when}. Please sign in.",
+    ),
+    Template(
+        key="patient_questionnaire_call",
+        subject="PeerCoach: your program will ask you a few short questions",
+        body=("Your pain program would like to ask you a few short questions, due {when}. "
+              "Someone from the program will call you or send you a link. You can also call "
+              "the program to do it over the phone.\n\n" + NO_PHI_FOOTER),
+        sms="PeerCoach: your program will call or send a link for a few short questions, "
+            "due {when}.",
+    ),
 )}
 
 

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from peercoach.core.policy import Perm, is_id
 
 from . import selectors
+from .choices import Branch, Gender, ServiceEra
 from .models import Coach, Patient
 
 #: Direct identifiers (HIPAA Safe Harbor): never shown to de-identified viewers.
@@ -28,6 +29,11 @@ IDENTIFYING_FIELDS = (
 
 class _PersonSerializer(serializers.ModelSerializer):
     identified = serializers.BooleanField(read_only=True)
+    # Declared so the schema allows "" (not recorded): read-only model fields lose it.
+    gender = serializers.ChoiceField(choices=Gender.choices, allow_blank=True, read_only=True)
+    branch = serializers.ChoiceField(choices=Branch.choices, allow_blank=True, read_only=True)
+    service_era = serializers.ChoiceField(choices=ServiceEra.choices, allow_blank=True,
+                                          read_only=True)
     site = serializers.IntegerField(source="program.site_id", read_only=True)
     birth_year = serializers.SerializerMethodField()
 
@@ -105,6 +111,7 @@ def _int_param(request: Any, name: str) -> int | None:
 
 @extend_schema_view(list=extend_schema(parameters=_FILTERS))
 class PatientViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[0-9]+"
     serializer_class = PatientSerializer
     policy_perms = {"list": Perm.PATIENT_LIST, "retrieve": Perm.PATIENT_VIEW}
 
@@ -135,6 +142,7 @@ class CapacitySerializer(serializers.Serializer):
 
 @extend_schema_view(list=extend_schema(parameters=_FILTERS))
 class CoachViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[0-9]+"
     serializer_class = CoachSerializer
     policy_perms = {"list": Perm.COACH_LIST, "retrieve": Perm.COACH_VIEW,
                     "capacity:get": Perm.COACH_VIEW, "capacity:put": Perm.COACH_EDIT}

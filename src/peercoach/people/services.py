@@ -188,10 +188,16 @@ def _after_transition(person: Patient | Coach, *, old_status: str, by: Any, reas
     """Leaving ends a person's current pairs: the other side goes back to the matching pool.
 
     A coach who pauses leaves their patients too, so nobody waits for calls that are not
-    coming; the next matching proposal finds those patients a new coach.
+    coming; the next matching proposal finds those patients a new coach. Enrolling
+    schedules the outcome questionnaires; withdrawing stops asking them.
     """
+    from peercoach.assessments import services as assessments
     from peercoach.matching import services as matching
 
+    if isinstance(person, Patient) and person.status == PatientStatus.ENROLLED:
+        assessments.schedule_patient(person)
+    if isinstance(person, Patient) and person.status == PatientStatus.WITHDRAWN:
+        assessments.cancel_open_for(person, by=by, reason=reason or "withdrawn")
     leaving = {PatientStatus.WITHDRAWN, PatientStatus.COMPLETED, PatientStatus.LOST,
                CoachStatus.RETIRED, CoachStatus.PAUSED}
     if person.status in leaving:

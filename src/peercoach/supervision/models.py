@@ -35,8 +35,10 @@ class SafetyEvent(PersonEvent):
     status = models.CharField(
         max_length=14, choices=SafetyStatus.choices, default=SafetyStatus.OPEN, db_index=True
     )
+    #: Null when a patient without an account raised it (a questionnaire from a secure link).
     raised_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+"
     )
     raised_at = models.DateTimeField()
     crisis_steps_shown_at = models.DateTimeField(null=True, blank=True)
@@ -91,6 +93,7 @@ class AlertKind(models.TextChoices):
     NO_GOAL = "no_goal", "No goal by the third contact"
     NO_CURRICULUM = "no_curriculum", "Several contacts with no manual work"
     HELP_REQUEST = "help_request", "A coach asked for help"
+    ASSESSMENT_OVERDUE = "assessment_overdue", "Questionnaire overdue"
 
 
 class AlertStatus(models.TextChoices):

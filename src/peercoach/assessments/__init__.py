@@ -1,0 +1,1 @@
+"""Outcome assessments: instruments, schedules, responses, trajectories and reports."""

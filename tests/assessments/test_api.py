@@ -165,3 +165,39 @@ def test_time_points_are_read_by_program_staff_and_managed_by_coordinators(
     assert supervisor.post("/api/v1/time-points/", {
         "program": world.program_a.pk, "key": "9mo", "label": "9 months", "day": 270,
         "instruments": ["peg"]}, format="json").status_code == 403
+
+
+def test_instrument_list_reads_the_site_texts_in_one_query(world: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from peercoach.assessments.licensed_text import parse_licensed_text, sample_file
+
+    client = _client(world.coordinator)
+    with CaptureQueriesContext(connection) as before:
+        assert client.get("/api/v1/instruments/").status_code == 200
+    for code in ("bpi_interference", "bpi_severity"):
+        services.instrument_text_load(
+            licensed=parse_licensed_text(sample_file(code)), by=world.admin)
+    with CaptureQueriesContext(connection) as after:
+        body = client.get("/api/v1/instruments/").json()
+    assert len(after) == len(before)
+    loaded = {row["code"]: row for row in body}["bpi_interference"]
+    assert loaded["administrable"] is True and loaded["items"][0]["text"]
+
+
+def test_delivery_log_shows_status_not_text(world: Any) -> None:
+    from peercoach.notifications.models import Notification
+
+    for site, status in ((world.site_a, "failed"), (world.site_a, "sent"),
+                         (world.site_b, "failed")):
+        Notification.objects.create(
+            recipient=world.coach_user, site=site, channel="email", address="c@example.org",
+            template_key="coach_contact_due", body="secret text", status=status,
+            idempotency_key=f"k:{site.pk}:{status}", due_at=timezone.now())
+    client = _client(world.supervisor)
+    rows = client.get("/api/v1/deliveries/?status=failed").json()["results"]
+    assert [r["site"] for r in rows] == [world.site_a.pk]
+    assert "body" not in rows[0] and "address" not in rows[0]
+    assert client.get("/api/v1/deliveries/?status=nope").status_code == 400
+    assert _client(world.coach_user).get("/api/v1/deliveries/").status_code == 403

@@ -638,6 +638,8 @@ URL_FILL: dict[str, Fill] = {
     "training-session-list": Fill(),
     "training-session-detail": Fill(kind="training_session"),
     "audit-event-list": Fill(),
+    "delivery-list": Fill(),
+    "delivery-detail": Fill(kind="delivery"),
     "audit-event-detail": Fill(kind="audit_event"),
     "assessments:my_list": Fill(),
     "assessments:my_question": Fill(kind="assessment"),

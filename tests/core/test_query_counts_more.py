@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from peercoach.core import audit
-from peercoach.core.models import Role
+from peercoach.core.models import Role, RoleAssignment
 from peercoach.matching.proposals import proposal_propose
 from peercoach.people.lifecycle import PatientStatus
 from peercoach.training.models import Attendance
@@ -138,6 +138,26 @@ CASES: list[tuple[str, Callable[[Any], str], str, Callable[[Any, int], None],
      lambda w, n: _randomized(w, n), None, 8),
     ("api-study-arms", lambda w: "/api/v1/study-arms/", "supervisor",
      lambda w, n: _studies(w, n), None, 8),
+    # The API lists added with assessments, sites and programs, training, the trail, and
+    # the delivery log.
+    ("api-assessments", lambda w: "/api/v1/assessments/", "coordinator",
+     lambda w, n: _questionnaires(w, n), None, 8),
+    ("api-assessment-responses", lambda w: "/api/v1/assessment-responses/", "coordinator",
+     lambda w, n: _questionnaires(w, n), None, 8),
+    ("api-external-scores", lambda w: "/api/v1/external-scores/", "coordinator",
+     lambda w, n: _external_scores(w, n), None, 8),
+    ("api-time-points", lambda w: "/api/v1/time-points/", "coordinator",
+     lambda w, n: _time_points(w, n), None, 8),
+    ("api-sites", lambda w: "/api/v1/sites/", "coordinator", lambda w, n: _sites(w, n), None,
+     8),
+    ("api-programs", lambda w: "/api/v1/programs/", "coordinator",
+     lambda w, n: _programs(w, n), None, 8),
+    ("api-training-sessions", lambda w: "/api/v1/training-sessions/", "supervisor",
+     lambda w, n: _sessions(w, n), None, 9),
+    ("api-audit-events", lambda w: "/api/v1/audit-events/", "site_admin",
+     lambda w, n: _audit_views(w, n), None, 8),
+    ("api-deliveries", lambda w: "/api/v1/deliveries/", "supervisor",
+     lambda w, n: _failed_deliveries(w, n), None, 8),
     # Questionnaires: one patient's page (staff), the patient's own list, time points.
     ("assessments-patient", lambda w: f"/assessments/patients/{w.patient.pk}/",
      "coordinator", lambda w, n: _questionnaires(w, n), None, 13),
@@ -305,6 +325,28 @@ def _confirm(world: Any) -> None:
 
     proposal_confirm(proposal=proposal_propose(program=world.program_a, by=world.coordinator),
                      by=world.coordinator)
+
+
+def _external_scores(world: Any, n: int) -> None:
+    from peercoach.assessments.models import ExternalScore
+
+    for i in range(n):
+        ExternalScore.objects.create(patient=world.patient, instrument="pam", score=50 + i,
+                                     level=2, measured_on=dt.date(2026, 3, 1), source="Vendor",
+                                     recorded_by=world.coordinator)
+
+
+def _sites(world: Any, n: int) -> None:
+    from ..factories import SiteFactory
+
+    for _ in range(n):
+        RoleAssignment.objects.create(user=world.coordinator, role=Role.COORDINATOR,
+                                      site=SiteFactory())
+
+
+def _audit_views(world: Any, n: int) -> None:
+    for _ in range(n):
+        audit.record_view(world.coordinator, world.patient)
 
 
 def _questionnaires(world: Any, n: int) -> None:

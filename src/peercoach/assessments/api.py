@@ -31,7 +31,14 @@ from peercoach.core.policy import (
 )
 
 from . import instruments, services
-from .models import Assessment, ExternalScore, Mode, ResponseVersion, TimePoint
+from .models import (
+    Assessment,
+    ExternalScore,
+    InstrumentText,
+    Mode,
+    ResponseVersion,
+    TimePoint,
+)
 
 _ID = r"[0-9]+"
 
@@ -94,9 +101,11 @@ class InstrumentSerializer(serializers.Serializer):
     items = ItemSerializer(many=True)
 
 
-def _instrument_data(code: str) -> dict[str, Any]:
-    instrument = services.instrument_for_use(code)
-    why = services.why_not_administrable(code)
+def _instrument_data(code: str, loaded: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One instrument as the API shows it; `loaded` is every site text, fetched once."""
+    loaded = {t.code: t for t in InstrumentText.objects.all()} if loaded is None else loaded
+    instrument = services.instrument_for_use(code, loaded.get(code))
+    why = services.why_not_administrable(code, loaded=code in loaded)
     return {
         "code": instrument.code, "name": instrument.name, "short_name": instrument.short_name,
         "licence": str(instrument.licence), "administrable": why is None,
@@ -122,7 +131,8 @@ class InstrumentViewSet(viewsets.ViewSet):
 
     @extend_schema(responses=InstrumentSerializer(many=True))
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response([_instrument_data(code) for code in instruments.REGISTRY])
+        loaded = {t.code: t for t in InstrumentText.objects.all()}
+        return Response([_instrument_data(code, loaded) for code in instruments.REGISTRY])
 
     @extend_schema(responses=InstrumentSerializer)
     def retrieve(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:

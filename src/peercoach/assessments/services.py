@@ -164,11 +164,16 @@ def loaded_text(code: str) -> InstrumentText | None:
     return InstrumentText.objects.filter(code=code).first()
 
 
-def instrument_for_use(code: str) -> instruments.Instrument:
-    """The instrument with the site's licensed text filled in, if it needs one."""
+_UNSET: Any = object()
+
+
+def instrument_for_use(code: str, text: InstrumentText | None = _UNSET
+                       ) -> instruments.Instrument:
+    """The instrument with the site's licensed text filled in, if it needs one.
+    `text`: the site's loaded text when the caller already has it (lists)."""
     instrument = instruments.get(code)
     if instrument.licence == Licence.LICENSED:
-        text = loaded_text(code)
+        text = loaded_text(code) if text is _UNSET else text
         if text is not None:
             from .licensed_text import apply_licensed_text
 
@@ -176,16 +181,20 @@ def instrument_for_use(code: str) -> instruments.Instrument:
     return instrument
 
 
-def why_not_administrable(code: str) -> str | None:
-    """None when the questionnaire can be given here; otherwise the reason, in words."""
+def why_not_administrable(code: str, *, loaded: bool | None = None) -> str | None:
+    """None when the questionnaire can be given here; otherwise the reason, in words.
+    `loaded`: whether the site's licensed text is loaded, when the caller knows."""
     instrument = instruments.get(code)
     if instrument.licence == Licence.EXTERNAL_SCORE:
         return (f"{instrument.short_name} is scored by its licensed vendor; record the score "
                 "and level instead.")
-    if instrument.licence == Licence.LICENSED and loaded_text(code) is None:
-        return (f"{instrument.short_name} is licensed. PeerCoach ships its scoring, not its "
-                "questions: a site that holds the licence loads them with "
-                "`peercoach load-instrument FILE`.")
+    if instrument.licence == Licence.LICENSED:
+        if loaded is None:
+            loaded = loaded_text(code) is not None
+        if not loaded:
+            return (f"{instrument.short_name} is licensed. PeerCoach ships its scoring, not "
+                    "its questions: a site that holds the licence loads them with "
+                    "`peercoach load-instrument FILE`.")
     return None
 
 

@@ -30,6 +30,7 @@ def _register() -> None:
     )
     from peercoach.core.audit_api import AuditEventViewSet
     from peercoach.matching.api import MatchViewSet, ProposalViewSet, ProposedPairViewSet
+    from peercoach.notifications.api import DeliveryViewSet
     from peercoach.people.api import CoachViewSet, PatientViewSet
     from peercoach.programs.api import ProgramViewSet, SiteViewSet
     from peercoach.research import api as research_api
@@ -66,6 +67,7 @@ def _register() -> None:
     router.register("programs", ProgramViewSet, basename="program")
     router.register("training-sessions", TrainingSessionViewSet, basename="training-session")
     router.register("audit-events", AuditEventViewSet, basename="audit-event")
+    router.register("deliveries", DeliveryViewSet, basename="delivery")
 
 
 _register()

@@ -27,7 +27,7 @@ app.conf.beat_schedule = {
 }
 
 # The modules that define tasks (imported lazily, once Django is set up).
-app.conf.imports = ("peercoach.notifications.tasks",)
+app.conf.imports = ("peercoach.notifications.tasks", "peercoach.research.tasks")
 
 
 def use_broker(url: str | None) -> None:

@@ -283,6 +283,9 @@ NOTIFY_COACH_REMINDER_HOURS = float(os.environ.get("NOTIFY_COACH_REMINDER_HOURS"
 NOTIFY_PATIENT_REMINDER_HOURS = float(os.environ.get("NOTIFY_PATIENT_REMINDER_HOURS", "24"))
 #: The local time of day a planned contact counts as due (its date has no time).
 NOTIFY_DUE_TIME = os.environ.get("NOTIFY_DUE_TIME", "09:00")
+# Exports: the secret behind each participant's date shift (falls back to one derived from
+# SECRET_KEY; set it so shifts stay the same when SECRET_KEY is rotated).
+EXPORT_DATE_SHIFT_SECRET = os.environ.get("EXPORT_DATE_SHIFT_SECRET", "")
 # Quiet hours for patients reminded through their record (no login), site-local time.
 NOTIFY_PATIENT_QUIET_START = os.environ.get("NOTIFY_PATIENT_QUIET_START", "20:00")
 NOTIFY_PATIENT_QUIET_END = os.environ.get("NOTIFY_PATIENT_QUIET_END", "09:00")

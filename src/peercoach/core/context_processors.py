@@ -14,6 +14,8 @@ from .policy import Perm, actor_for
 MENU: tuple[tuple[str, str, Perm | None], ...] = (
     ("Supervision", "supervision:dashboard", Perm.SAFETY_VIEW),
     ("My caseload", "coaching:caseload", Perm.CASELOAD_VIEW),
+    ("My questionnaires", "assessments:my_list", Perm.ASSESSMENT_SELF),
+    ("My progress", "assessments:my_trajectory", Perm.ASSESSMENT_SELF),
     ("Patients", "people:patient_list", Perm.PATIENT_LIST),
     ("Coaches", "people:coach_list", Perm.COACH_LIST),
     ("Refer a patient", "people:referral_create", Perm.PATIENT_REFER),
@@ -29,6 +31,7 @@ MENU: tuple[tuple[str, str, Perm | None], ...] = (
     ("Programs", "programs:program_list", Perm.PROGRAM_VIEW),
     ("Studies", "research:study_list", Perm.ALLOCATION_VIEW),
     ("Outcomes", "assessments:outcomes", Perm.OUTCOME_REPORT),
+    ("Exports", "research:export_list", Perm.EXPORT_DATA),
     ("Staff", "staff_list", Perm.STAFF_MANAGE),
     ("Audit trail", "audit_list", Perm.AUDIT_VIEW),
 )

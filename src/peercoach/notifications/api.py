@@ -5,16 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from peercoach.core.policy import AUTHENTICATED
+from peercoach.core.policy import AUTHENTICATED, Perm
 
 from . import services
-from .models import Preference
+from .models import Notification, Preference, Status
+from .selectors import deliveries_for
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$",
@@ -55,3 +61,36 @@ class PreferenceViewSet(viewsets.ViewSet):
         else:
             pref = self._current(request.user)
         return Response(PreferenceSerializer(pref).data)
+
+
+# --- The delivery log ------------------------------------------------------------------
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        # The body and address are left out: staff see that a message failed, not its text.
+        fields = ("id", "recipient", "patient", "site", "channel", "template_key", "urgent",
+                  "status", "attempts", "last_error", "due_at", "sent_at", "retried_by",
+                  "retried_at", "created_at")
+        read_only_fields = fields
+
+
+@extend_schema_view(list=extend_schema(parameters=[
+    OpenApiParameter("status", str, enum=Status.values, description="Only this status")]))
+class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
+    """Messages about the caller's sites (site administrators, coordinators, supervisors),
+    newest first; the failed-deliveries page is `?status=failed`."""
+
+    serializer_class = DeliverySerializer
+    lookup_value_regex = r"[0-9]+"
+    policy_perms = {"*": Perm.SAFETY_VIEW}
+
+    def get_queryset(self) -> Any:
+        qs = deliveries_for(self.request.user).order_by("-id")
+        wanted = self.request.query_params.get("status", "")
+        if wanted:
+            if wanted not in Status.values:
+                raise ValidationError({"status": f"Choose one of: {', '.join(Status.values)}."})
+            qs = qs.filter(status=wanted)
+        return qs

@@ -156,6 +156,10 @@ CASES: list[tuple[str, Callable[[Any], str], str, Callable[[Any, int], None],
      lambda w, n: _sessions(w, n), None, 9),
     ("api-audit-events", lambda w: "/api/v1/audit-events/", "site_admin",
      lambda w, n: _audit_views(w, n), None, 8),
+    ("api-export-jobs", lambda w: "/api/v1/export-jobs/", "researcher",
+     lambda w, n: _export_jobs(w, n), None, 8),
+    ("api-supervision-schedules", lambda w: "/api/v1/supervision-schedules/", "supervisor",
+     lambda w, n: _group_schedules(w, n), None, 8),
     ("api-deliveries", lambda w: "/api/v1/deliveries/", "supervisor",
      lambda w, n: _failed_deliveries(w, n), None, 8),
     # Questionnaires: one patient's page (staff), the patient's own list, time points.
@@ -325,6 +329,15 @@ def _confirm(world: Any) -> None:
 
     proposal_confirm(proposal=proposal_propose(program=world.program_a, by=world.coordinator),
                      by=world.coordinator)
+
+
+def _group_schedules(world: Any, n: int) -> None:
+    from peercoach.supervision.models import GroupSchedule
+
+    for i in range(n):
+        GroupSchedule.objects.create(program=world.program_a, weekday=i % 7,
+                                     time=dt.time(18, 0), starts_on=dt.date(2026, 3, 3),
+                                     supervisor=world.supervisor, created_by=world.supervisor)
 
 
 def _external_scores(world: Any, n: int) -> None:

@@ -34,6 +34,7 @@ def _register() -> None:
     from peercoach.people.api import CoachViewSet, PatientViewSet
     from peercoach.programs.api import ProgramViewSet, SiteViewSet
     from peercoach.research import api as research_api
+    from peercoach.research.exports.api import ExportJobViewSet
     from peercoach.supervision import api as supervision_api
     from peercoach.training.api import TrainingSessionViewSet
 
@@ -68,6 +69,9 @@ def _register() -> None:
     router.register("training-sessions", TrainingSessionViewSet, basename="training-session")
     router.register("audit-events", AuditEventViewSet, basename="audit-event")
     router.register("deliveries", DeliveryViewSet, basename="delivery")
+    router.register("export-jobs", ExportJobViewSet, basename="export-job")
+    router.register("supervision-schedules", supervision_api.GroupScheduleViewSet,
+                    basename="supervision-schedule")
 
 
 _register()

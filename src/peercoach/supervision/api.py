@@ -30,6 +30,7 @@ from . import sessions as selectors
 from .models import (
     Alert,
     AlertStatus,
+    GroupSchedule,
     SafetyEvent,
     SafetyStatus,
     SessionAttendance,
@@ -439,3 +440,26 @@ class WellbeingCheckViewSet(mixins.CreateModelMixin, mixins.ListModelMixin,
         except DjangoValidationError as exc:
             raise _drf(exc) from exc
         return Response(WellbeingCheckSerializer(check).data, status=status.HTTP_201_CREATED)
+
+
+# --- Group supervision schedules ---------------------------------------------------------
+
+
+class GroupScheduleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GroupSchedule
+        fields = ("id", "program", "weekday", "time", "every_weeks", "duration_minutes",
+                  "starts_on", "ends_on", "supervisor", "dial_in", "video_url")
+        read_only_fields = fields
+
+
+class GroupScheduleViewSet(viewsets.ReadOnlyModelViewSet):
+    """Recurring group calls at the sites the caller runs supervision for (the calls
+    themselves, with attendance and notes, are /supervision-sessions/)."""
+
+    serializer_class = GroupScheduleSerializer
+    lookup_value_regex = _ID
+    policy_perms = {"*": Perm.SUPERVISION_MANAGE}
+
+    def get_queryset(self) -> QuerySet[GroupSchedule]:
+        return selectors.schedules_for(self.request.user).order_by("id")

@@ -30,6 +30,21 @@ def _load_schema() -> Any:
     return loaded
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection() -> Any:
+    """Calling the WSGI app directly fires request_started/finished, whose handler closes
+    the database connection (on PostgreSQL that ends the test's transaction). Django's
+    test client disconnects it for the same reason; so do we, for this test only."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def token(world: Any) -> str:
     from rest_framework.authtoken.models import Token

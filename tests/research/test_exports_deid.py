@@ -28,7 +28,7 @@ from peercoach.coaching.models import (
 )
 from peercoach.core.models import Role
 from peercoach.matching.models import Match
-from peercoach.people.models import Consent
+from peercoach.people.models import Coach, Consent, Patient
 from peercoach.research import services as research
 from peercoach.research.exports import csv_export, deid, fhir_bundle, jobs, redcap
 from peercoach.research.exports.tables import ExportContext
@@ -163,18 +163,21 @@ def build_known(world: Any) -> Known:
                  real_dates=real)
 
 
-def pick_secret(patient_pk: int, coach_pk: int) -> str:
-    """A date-shift secret under which no shifted date of the known people happens to
-    equal one of their real dates (that would be a coincidence, not a leak, and would
-    make the search below fail for the wrong reason)."""
+def pick_secret(patient_pks: list[int], coach_pks: list[int],
+                derived: frozenset[dt.date] | set[dt.date] = frozenset()) -> str:
+    """A date-shift secret under which no shifted date happens to equal one of the known
+    people's real dates (that would be a coincidence, not a leak, and would make the
+    search below fail for the wrong reason). A pair's or a table's dates may be shifted by
+    any exported person's offset, so every offset is tried on every real date."""
     real = set(PATIENT_DATES + COACH_DATES)
     for i in range(1000):
-        secret = f"test-date-shift-{i}"
-        p = dt.timedelta(days=deid.offset_for(secret.encode(), "patient", patient_pk))
-        c = dt.timedelta(days=deid.offset_for(secret.encode(), "coach", coach_pk))
-        shifted = {d + p for d in PATIENT_DATES} | {d + c for d in COACH_DATES}
+        secret = f"test-date-shift-{i}".encode()
+        offsets = ({deid.offset_for(secret, "patient", pk) for pk in patient_pks}
+                   | {deid.offset_for(secret, "coach", pk) for pk in coach_pks})
+        # Dates derived from the real ones (questionnaire windows) are shifted too.
+        shifted = {d + dt.timedelta(days=o) for d in real | set(derived) for o in offsets}
         if not shifted & real:
-            return secret
+            return secret.decode()
     raise AssertionError("no secret found")  # pragma: no cover
 
 
@@ -183,8 +186,12 @@ def make_known(world: Any, settings: Any, tmp_path: Path) -> Known:
     with it)."""
     settings.DATA_DIR = tmp_path
     found = build_known(world)
-    found.secret = settings.EXPORT_DATE_SHIFT_SECRET = pick_secret(found.patient.pk,
-                                                                   found.coach.pk)
+    # Everyone else in the world has 2026 dates, which no shift (±182 days) brings to 2019.
+    found.secret = settings.EXPORT_DATE_SHIFT_SECRET = pick_secret(
+        list(Patient.objects.filter(referred_on__year=2019).values_list("pk", flat=True)),
+        list(Coach.objects.filter(guide_read_on__year=2019).values_list("pk", flat=True)),
+        {d for row in Assessment.objects.filter(patient=found.patient).values_list(
+            "opens_on", "due_on", "closes_on") for d in row})
     return found
 
 

@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from peercoach.core import audit
+from peercoach.core.api import drf_error, id_param
 from peercoach.core.policy import (
     AUTHENTICATED,
     Perm,
@@ -41,20 +42,6 @@ from .models import (
 )
 
 _ID = r"[0-9]+"
-
-
-def _drf(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict")
-                           else {"detail": exc.messages})
-
-
-def _int_param(request: Request, name: str) -> int | None:
-    value = request.query_params.get(name, "")
-    if not value:
-        return None
-    if not is_id(value):
-        raise ValidationError({name: f"'{value}' is not a whole number."})
-    return int(value)
 
 
 # --- Instruments ---------------------------------------------------------------------
@@ -161,7 +148,7 @@ class TimePointSerializer(serializers.ModelSerializer):
         try:
             point.clean()
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return attrs
 
 
@@ -178,7 +165,7 @@ class TimePointViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
     def get_queryset(self) -> QuerySet[TimePoint]:
         qs = TimePoint.objects.filter(
             program__in=programs_for(self.request.user, Perm.PROGRAM_VIEW)).order_by("id")
-        program = _int_param(self.request, "program")
+        program = id_param(self.request, "program")
         return qs.filter(program_id=program) if program is not None else qs
 
     def _managed(self, serializer: Any) -> Any:
@@ -194,7 +181,7 @@ class TimePointViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
             serializer.instance = services.time_point_save(
                 time_point=TimePoint(**serializer.validated_data), by=self.request.user)
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
 
     def perform_update(self, serializer: Any) -> None:
         self._managed(serializer)
@@ -204,7 +191,7 @@ class TimePointViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
         try:
             services.time_point_save(time_point=point, by=self.request.user)
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
 
 
 # --- Assessments ---------------------------------------------------------------------
@@ -286,7 +273,7 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
         qs = Assessment.objects.filter(
             patient__in=Patient.objects.filter(scope)).select_related("time_point")
         params = self.request.query_params
-        patient = _int_param(self.request, "patient")
+        patient = id_param(self.request, "patient")
         if patient is not None:
             qs = qs.filter(patient_id=patient)
         if params.get("instrument"):
@@ -323,7 +310,7 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
                                          answers=data.validated_data["answers"],
                                          by=request.user, mode=data.validated_data["mode"])
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return Response(AssessmentSerializer(saved).data)
 
     @extend_schema(request=None, responses=ResponseVersionSerializer)
@@ -337,7 +324,7 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
         try:
             version = services.submit(assessment=assessment, by=request.user, mode=mode)
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return Response(_with_crisis_steps(ResponseVersionSerializer(version).data))
 
     @extend_schema(request=CorrectionSerializer, responses=ResponseVersionSerializer)
@@ -353,7 +340,7 @@ class AssessmentViewSet(viewsets.ReadOnlyModelViewSet):
                                        by=request.user, mode=data.validated_data["mode"],
                                        reason=data.validated_data["reason"])
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return Response(_with_crisis_steps(ResponseVersionSerializer(version).data))
 
 
@@ -390,7 +377,7 @@ class ResponseVersionViewSet(viewsets.ReadOnlyModelViewSet):
 
         qs = ResponseVersion.objects.filter(
             assessment__patient__in=Patient.objects.filter(scope)).order_by("id")
-        assessment = _int_param(self.request, "assessment")
+        assessment = id_param(self.request, "assessment")
         return qs.filter(assessment_id=assessment) if assessment is not None else qs
 
 
@@ -424,7 +411,7 @@ class ExternalScoreViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
             return ExternalScore.objects.none()
         qs = ExternalScore.objects.filter(
             patient__in=Patient.objects.filter(scope)).order_by("id")
-        patient = _int_param(self.request, "patient")
+        patient = id_param(self.request, "patient")
         return qs.filter(patient_id=patient) if patient is not None else qs
 
     def perform_create(self, serializer: Any) -> None:
@@ -442,4 +429,4 @@ class ExternalScoreViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
                 source=data["source"], by=self.request.user,
                 time_point=data.get("time_point"))
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc

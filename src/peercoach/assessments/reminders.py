@@ -54,10 +54,10 @@ def questionnaire_reminders_send(now: dt.datetime | None = None) -> int:
         key = f"reminder:questionnaire:{row['time_point_id']}"
         due_on = max(row["due"], local_today)
         if patient.user is not None and patient.user.is_active:
-            when = {"when": notifications._when(due_on, local_today)}
-            sent += len(notifications._notify(
+            when = {"when": notifications.when_phrase(due_on, local_today)}
+            sent += len(notifications.notify_new(
                 recipients=[patient.user], template="patient_questionnaire_due", key=key,
-                urgent=False, site_id=site.pk, context=when, now=now)[1])
+                site_id=site.pk, context=when, now=now))
         else:
             sent += int(notifications.patient_remind(
                 patient=patient, template="patient_questionnaire_call", key=key,

@@ -18,24 +18,18 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from peercoach.core.policy import Perm, actor_for, is_id, patients_for
+from peercoach.core.api import drf_error, id_param
+from peercoach.core.policy import Perm, actor_for, patients_for
 
 from . import plans, services
 from .models import Contact, ContactPlan, Goal, Mode, Outcome, PlannedContact, Progress
 
 
-def _drf(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict")
-                           else {"detail": exc.messages})
-
-
 def _patient_filter(request: Request, qs: QuerySet[Any], field: str = "patient_id"
                     ) -> QuerySet[Any]:
-    value = request.query_params.get("patient", "")
-    if value:
-        if not is_id(value):
-            raise ValidationError({"patient": f"'{value}' is not a whole number."})
-        qs = qs.filter(**{field: int(value)})
+    patient = id_param(request, "patient")
+    if patient is not None:
+        qs = qs.filter(**{field: patient})
     return qs
 
 
@@ -122,7 +116,7 @@ class PlanViewSet(viewsets.ReadOnlyModelViewSet):
                 plans.plan_extend(plan=plan, extra=d["extra"], by=request.user,
                                   reason=d["reason"])
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return Response(PlanSerializer(self.get_queryset().get(pk=plan.pk)).data)
 
 
@@ -218,7 +212,7 @@ class ContactViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
                                            by=request.user, data=data.to_input(),
                                            new_goals=goals, check_ins=check_ins)
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -239,7 +233,7 @@ class ContactViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin,
                                               expected_version=data.validated_data["version"],
                                               data=data.to_input())
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return Response(ContactSerializer(contact).data)
 
 
@@ -289,7 +283,7 @@ class GoalViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             goal = services.goal_create(patient=patient, by=request.user,
                                         data=services.NewGoal(**values))
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return Response(GoalSerializer(goal).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=GoalStatusSerializer, responses=GoalSerializer)
@@ -304,7 +298,7 @@ class GoalViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         try:
             goal = services.goal_set_status(goal=goal, by=request.user, **data.validated_data)
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return Response(GoalSerializer(goal).data)
 
 

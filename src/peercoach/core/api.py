@@ -4,9 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+
+from peercoach.core.policy import is_id
+
+
+def drf_error(exc: DjangoValidationError) -> ValidationError:
+    """The services' Django ValidationError as DRF's, so the client gets a 400, not a 500.
+
+    DRF turns only its own ValidationError into a 400 response. Errors tied to fields
+    (from `full_clean()`) keep their field names, so a client can show each message
+    next to its input; any other error comes back under "detail".
+    """
+    if hasattr(exc, "error_dict"):
+        return ValidationError(exc.message_dict)
+    return ValidationError({"detail": exc.messages})
+
+
+def id_param(request: Request, name: str) -> int | None:
+    """The query parameter `name` as a database id, or None when it is absent or empty.
+
+    A value that is not an id ("abc", "-1", "²") is a 400 naming the parameter rather
+    than a filter that silently matches nothing or a 500 from `int()`.
+    """
+    value = request.query_params.get(name, "")
+    if not value:
+        return None
+    if not is_id(value):
+        raise ValidationError({name: f"'{value}' is not a whole number."})
+    return int(value)
 
 
 class IdsFirstPaginator(Paginator):

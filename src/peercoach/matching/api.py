@@ -13,14 +13,11 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from peercoach.core.policy import Perm, is_id, patients_for, programs_for
+from peercoach.core.api import drf_error, id_param
+from peercoach.core.policy import Perm, patients_for, programs_for
 
 from . import proposals
 from .models import Match, PairState, Proposal, ProposedPair, UnmatchedPatient
-
-
-def _drf_error(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError({"detail": exc.messages})
 
 
 class ProposedPairSerializer(serializers.ModelSerializer):
@@ -85,11 +82,9 @@ class ProposalViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[Proposal]:
         qs = _proposals_for(self.request.user, Perm.MATCH_VIEW).prefetch_related(
             Prefetch("pairs"), Prefetch("unmatched"))
-        program = self.request.query_params.get("program", "")
-        if program:
-            if not is_id(program):
-                raise ValidationError({"program": f"'{program}' is not a whole number."})
-            qs = qs.filter(program_id=int(program))
+        program = id_param(self.request, "program")
+        if program is not None:
+            qs = qs.filter(program_id=program)
         return qs.order_by("-created_at", "-id")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -111,7 +106,7 @@ class ProposalViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         try:
             matches = proposals.proposal_confirm(proposal=proposal, by=request.user)
         except DjangoValidationError as exc:
-            raise _drf_error(exc) from exc
+            raise drf_error(exc) from exc
         return Response(MatchSerializer(matches, many=True).data)
 
 
@@ -138,7 +133,7 @@ class ProposedPairViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
             pair = proposals.proposal_pair_set_state(
                 pair=pair, state=data.validated_data["state"], by=request.user)
         except DjangoValidationError as exc:
-            raise _drf_error(exc) from exc
+            raise drf_error(exc) from exc
         return Response(ProposedPairSerializer(pair).data)
 
 
@@ -161,9 +156,7 @@ class MatchViewSet(viewsets.ReadOnlyModelViewSet):
         elif q.get("current") in ("false", "0"):
             qs = qs.filter(ended_on__isnull=False)
         for name in ("coach", "patient"):
-            value = q.get(name, "")
-            if value:
-                if not is_id(value):
-                    raise ValidationError({name: f"'{value}' is not a whole number."})
-                qs = qs.filter(**{f"{name}_id": int(value)})
+            value = id_param(self.request, name)
+            if value is not None:
+                qs = qs.filter(**{f"{name}_id": value})
         return qs

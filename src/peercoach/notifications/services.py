@@ -162,6 +162,19 @@ def notify(*, recipients: Iterable[Any], template: str, key: str, urgent: bool =
                    site_id=site_id, context=context, now=now)[0]
 
 
+def notify_new(*, recipients: Iterable[Any], template: str, key: str, urgent: bool = False,
+               site_id: int | None = None, context: dict[str, str] | None = None,
+               now: dt.datetime | None = None) -> list[Notification]:
+    """`notify`, returning only the rows this call created.
+
+    For scheduled senders (reminders) that report how many messages they queued: a run
+    that repeats an occasion already asked for creates nothing and so counts nothing,
+    however often (or however many at once) it runs.
+    """
+    return _notify(recipients=recipients, template=template, key=key, urgent=urgent,
+                   site_id=site_id, context=context, now=now)[1]
+
+
 def _notify(*, recipients: Iterable[Any], template: str, key: str, urgent: bool,
             site_id: int | None, context: dict[str, str] | None,
             now: dt.datetime | None) -> tuple[list[Notification], list[Notification]]:
@@ -379,7 +392,12 @@ def notifications_sweep(now: dt.datetime | None = None, limit: int = 500) -> int
 # --- Reminders --------------------------------------------------------------------------
 
 
-def _when(day: dt.date, today: dt.date) -> str:
+def when_phrase(day: dt.date, today: dt.date) -> str:
+    """How a reminder words `day` seen from `today`: "today", "tomorrow", "in 3 days".
+
+    The message says when something is due, never what, so this is the one detail it
+    carries. A day already past reads "today": the thing is still waiting to be done.
+    """
     days = (day - today).days
     return "today" if days <= 0 else "tomorrow" if days == 1 else f"in {days} days"
 
@@ -468,7 +486,7 @@ def patient_remind(*, patient: Any, template: str, key: str, site_id: int,
         return None, False
     start, end = patient_quiet_hours(pref)
     due = quiet_until(start, end, now, zone) or now
-    context = ({"when": _when(due_on, due.astimezone(zone).date())} if due_on is not None
+    context = ({"when": when_phrase(due_on, due.astimezone(zone).date())} if due_on is not None
                else None)
     subject, body, sms = render(template, context)
     route = patient_route(patient, pref)
@@ -565,11 +583,11 @@ def reminders_send(now: dt.datetime | None = None) -> int:
         if contact.due_on < today:
             continue
         due_at = dt.datetime.combine(contact.due_on, due_time, tzinfo=zone)
-        when = {"when": _when(contact.due_on, today)}
+        when = {"when": when_phrase(contact.due_on, today)}
         if coach.user is not None and now >= due_at - dt.timedelta(hours=coach_hours):
-            sent += len(_notify(recipients=[coach.user], template="coach_contact_due",
-                                key=f"reminder:coach:{contact.pk}:{contact.due_on}",
-                                urgent=False, site_id=site.pk, context=when, now=now)[1])
+            sent += len(notify_new(recipients=[coach.user], template="coach_contact_due",
+                                   key=f"reminder:coach:{contact.pk}:{contact.due_on}",
+                                   site_id=site.pk, context=when, now=now))
         if now < due_at - dt.timedelta(hours=patient_hours):
             continue
         pref = prefs.get(patient.pk)
@@ -577,9 +595,9 @@ def reminders_send(now: dt.datetime | None = None) -> int:
             continue  # the patient asked for no reminders
         key = f"reminder:patient:{contact.pk}:{contact.due_on}"
         if patient.user is not None and patient.user.is_active:
-            sent += len(_notify(recipients=[patient.user], template="patient_contact_planned",
-                                key=key, urgent=False, site_id=site.pk, context=when,
-                                now=now)[1])
+            sent += len(notify_new(recipients=[patient.user],
+                                   template="patient_contact_planned", key=key,
+                                   site_id=site.pk, context=when, now=now))
         else:
             sent += int(patient_remind(patient=patient, template="patient_contact_planned",
                                        key=key, site_id=site.pk, zone=zone, pref=pref,

@@ -22,26 +22,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from peercoach.core import audit
+from peercoach.core.api import drf_error, id_param
 from peercoach.core.policy import Perm, is_id, patients_for
 
 from . import selectors, services, strata
 from .models import Allocation, AllocationSlot, Arm, Study, StudyStatus
 
 _ID = r"[0-9]+"
-
-
-def _drf(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict")
-                           else {"detail": exc.messages})
-
-
-def _id_param(request: Request, name: str) -> int | None:
-    value = request.query_params.get(name, "")
-    if not value:
-        return None
-    if not is_id(value):
-        raise ValidationError({name: f"'{value}' is not a whole number."})
-    return int(value)
 
 
 class ArmSerializer(serializers.ModelSerializer):
@@ -126,7 +113,7 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[Study]:
         qs = selectors.with_arms(selectors.studies_for(self.request.user)).order_by(
             "-created_at", "-id")
-        program = _id_param(self.request, "program")
+        program = id_param(self.request, "program")
         if program is not None:
             qs = qs.filter(program_id=program)
         wanted = self.request.query_params.get("status", "")
@@ -154,7 +141,7 @@ class StudyViewSet(viewsets.ReadOnlyModelViewSet):
         try:
             allocation = services.randomize(patient=patient, by=request.user, study=study)
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         shown = selectors.allocations_for(request.user).get(pk=allocation.pk)
         return Response(AllocationSerializer(shown).data, status=status.HTTP_201_CREATED)
 
@@ -198,7 +185,7 @@ class ArmViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Arm]:
         qs = selectors.arms_for(self.request.user)
-        study = _id_param(self.request, "study")
+        study = id_param(self.request, "study")
         return qs.filter(study_id=study) if study is not None else qs
 
 
@@ -212,5 +199,5 @@ class AllocationViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Allocation]:
         qs = selectors.allocations_for(self.request.user)
-        study = _id_param(self.request, "study")
+        study = id_param(self.request, "study")
         return qs.filter(study_id=study) if study is not None else qs

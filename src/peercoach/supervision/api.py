@@ -20,7 +20,8 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from peercoach.core.policy import Perm, actor_for, is_id, programs_for
+from peercoach.core.api import drf_error, id_param
+from peercoach.core.policy import Perm, actor_for, programs_for
 from peercoach.people.lifecycle import CoachStatus
 from peercoach.people.models import Coach
 from peercoach.programs.models import Program
@@ -41,20 +42,6 @@ from .models import (
 )
 
 _ID = r"[0-9]+"
-
-
-def _drf(exc: DjangoValidationError) -> ValidationError:
-    return ValidationError(exc.message_dict if hasattr(exc, "error_dict")
-                           else {"detail": exc.messages})
-
-
-def _id_param(request: Request, name: str) -> int | None:
-    value = request.query_params.get(name, "")
-    if not value:
-        return None
-    if not is_id(value):
-        raise ValidationError({name: f"'{value}' is not a whole number."})
-    return int(value)
 
 
 def _choice_param(request: Request, name: str, choices: Any) -> str | None:
@@ -102,7 +89,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[Alert]:
         qs = Alert.objects.filter(site_id__in=_sites(self.request, Perm.SAFETY_VIEW)).order_by(
             "-severity", "raised_at", "id")
-        site = _id_param(self.request, "site")
+        site = id_param(self.request, "site")
         if site is not None:
             qs = qs.filter(site_id=site)
         wanted = _choice_param(self.request, "status", AlertStatus)
@@ -121,7 +108,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
         try:
             alert = services.alert_acknowledge(alert=self._managed(pk), by=request.user)
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return Response(AlertSerializer(alert).data)
 
     @extend_schema(request=ResolveSerializer, responses=AlertSerializer)
@@ -134,7 +121,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
             alert = services.alert_resolve(alert=alert, by=request.user,
                                            note=data.validated_data["note"])
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return Response(AlertSerializer(alert).data)
 
 
@@ -169,7 +156,7 @@ class SafetyEventViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[SafetyEvent]:
         qs = SafetyEvent.objects.filter(
             site_id__in=_sites(self.request, Perm.SAFETY_VIEW)).order_by("-raised_at", "-id")
-        site = _id_param(self.request, "site")
+        site = id_param(self.request, "site")
         if site is not None:
             qs = qs.filter(site_id=site)
         wanted = _choice_param(self.request, "status", SafetyStatus)
@@ -191,7 +178,7 @@ class SafetyEventViewSet(viewsets.ReadOnlyModelViewSet):
         try:
             event = services.safety_event_acknowledge(event=self._managed(pk), by=request.user)
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return self._done(event)
 
     @extend_schema(request=FollowUpSerializer, responses=SafetyEventSerializer)
@@ -204,7 +191,7 @@ class SafetyEventViewSet(viewsets.ReadOnlyModelViewSet):
             event = services.safety_event_follow_up(event=event, by=request.user,
                                                     text=data.validated_data["text"])
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return self._done(event)
 
     @extend_schema(request=None, responses=SafetyEventSerializer)
@@ -213,7 +200,7 @@ class SafetyEventViewSet(viewsets.ReadOnlyModelViewSet):
         try:
             event = services.safety_event_close(event=self._managed(pk), by=request.user)
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return self._done(event)
 
 
@@ -277,7 +264,7 @@ class SupervisionSessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelV
         qs = (selectors.sessions_for(self.request.user)
               .prefetch_related(Prefetch("attendance", queryset=attendance))
               .order_by("-starts_at", "-id"))
-        program = _id_param(self.request, "program")
+        program = id_param(self.request, "program")
         if program is not None:
             qs = qs.filter(program_id=program)
         kind = _choice_param(self.request, "kind", SupervisionKind)
@@ -310,7 +297,7 @@ class SupervisionSessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelV
                 duration_minutes=d["duration_minutes"], dial_in=d["dial_in"],
                 video_url=d["video_url"])
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return Response(SupervisionSessionSerializer(self.get_queryset().get(pk=session.pk)).data,
                         status=status.HTTP_201_CREATED)
 
@@ -352,7 +339,7 @@ class TipViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.Generi
 
     def get_queryset(self) -> QuerySet[Tip]:
         qs = selectors.tips_for(self.request.user).order_by("-created_at", "-id")
-        program = _id_param(self.request, "program")
+        program = id_param(self.request, "program")
         return qs.filter(program_id=program) if program is not None else qs
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -385,7 +372,7 @@ class TipViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.Generi
             tip = session_services.tip_share(program=program, by=request.user, text=d["text"],
                                              author_coach=coach, session=session)
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return Response(TipSerializer(self.get_queryset().get(pk=tip.pk)).data,
                         status=status.HTTP_201_CREATED)
 
@@ -425,7 +412,7 @@ class WellbeingCheckViewSet(mixins.CreateModelMixin, mixins.ListModelMixin,
 
     def get_queryset(self) -> QuerySet[WellbeingCheck]:
         qs = selectors.wellbeing_for(self.request.user).order_by("-at", "-id")
-        coach = _id_param(self.request, "coach")
+        coach = id_param(self.request, "coach")
         return qs.filter(coach_id=coach) if coach is not None else qs
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -438,7 +425,7 @@ class WellbeingCheckViewSet(mixins.CreateModelMixin, mixins.ListModelMixin,
                 coach=coach, by=request.user, pain=d["pain"], stress=d["stress"],
                 mood=d["mood"], note=d["note"], at=d["at"])
         except DjangoValidationError as exc:
-            raise _drf(exc) from exc
+            raise drf_error(exc) from exc
         return Response(WellbeingCheckSerializer(check).data, status=status.HTTP_201_CREATED)
 
 

@@ -25,8 +25,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scipy import stats
-
 from . import instruments, scoring
 
 #: Below this many patients with both answers, no interval is computed.
@@ -67,6 +65,10 @@ def summarize(differences: Sequence[float], improved: Sequence[bool]) -> Summary
         mean = float(differences[0]) if n == 1 else None
         return Summary(n=n, mean_change=mean, ci_low=None, ci_high=None, improved=k,
                        share=(k / n if n else None), share_low=None, share_high=None)
+    # scipy takes about a second to import; loading it here keeps it out of the URL map
+    # (the report views import this module for its groupings).
+    from scipy import stats
+
     values = [float(d) for d in differences]
     mean = math.fsum(values) / n
     sem = float(stats.sem(values))

@@ -31,7 +31,9 @@ from peercoach.core.policy import (
     with_identified_flag,
 )
 
-from . import charts, instruments, outcomes, scoring, summary, trajectories
+# `charts` is imported inside the views that draw: it loads matplotlib, which would
+# otherwise cost every process that loads the URL map a second or more.
+from . import instruments, outcomes, scoring, summary, trajectories
 from .summary_pdf import summary_pdf
 
 # --- The trajectory ----------------------------------------------------------------------
@@ -56,6 +58,8 @@ def _patient_label(patient: Any) -> str:
 
 @rule(Perm.TRAJECTORY_VIEW)
 def trajectory(request: HttpRequest, patient_id: int) -> HttpResponse:
+    from . import charts
+
     found = _trajectory(request, patient_id)
     audit.record_view(request.user, found.patient, page="trajectory",
                       questionnaires=found.shows_others)
@@ -69,6 +73,8 @@ def trajectory(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @rule(Perm.TRAJECTORY_VIEW)
 def trajectory_svg(request: HttpRequest, patient_id: int) -> HttpResponse:
+    from . import charts
+
     found = _trajectory(request, patient_id)
     audit.record_view(request.user, found.patient, page="trajectory", format="svg")
     return HttpResponse(charts.trajectory_svg(found), content_type="image/svg+xml")
@@ -120,6 +126,8 @@ def my_trajectory(request: HttpRequest) -> HttpResponse:
     ``ASSESSMENT_SELF`` is the patients' own permission: only a patient has a trajectory
     of their own (staff reach patients' trajectories from their pages).
     """
+    from . import charts
+
     patient = get_patient(request.user, actor_for(request.user).patient_id,
                           Perm.TRAJECTORY_VIEW)
     found = trajectories.build(patient, include_other=False, dated=True)
@@ -204,6 +212,8 @@ def _audit_report(request: HttpRequest, form: OutcomeFilters, chosen: dict[str, 
 
 @rule(Perm.OUTCOME_REPORT)
 def outcome_report(request: HttpRequest) -> HttpResponse:
+    from . import charts
+
     form, found, chosen = _outcome_report(request)
     _audit_report(request, form, chosen, AuditAction.VIEW, "html")
     query = request.GET.urlencode()
@@ -242,6 +252,8 @@ def outcome_report_csv(request: HttpRequest) -> HttpResponse:
 
 @rule(Perm.OUTCOME_REPORT)
 def outcome_report_svg(request: HttpRequest) -> HttpResponse:
+    from . import charts
+
     form, found, chosen = _outcome_report(request)
     _audit_report(request, form, chosen, AuditAction.VIEW, "svg")
     return HttpResponse(charts.outcomes_svg(found.rows), content_type="image/svg+xml")

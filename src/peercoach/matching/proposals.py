@@ -28,7 +28,9 @@ from peercoach.core.models import AuditAction
 from peercoach.people.models import Coach, Patient
 from peercoach.programs.models import Program
 
-from . import planner, pool, scoring
+# `planner` is imported in `plan_matches`: it brings in scipy (the solver), which would
+# otherwise load with the URL map through the matching views and API.
+from . import pool, scoring
 from .models import (
     DoNotPair,
     MatchSource,
@@ -63,6 +65,8 @@ class Plan:
 def plan_matches(program: Program, *, locked: list[tuple[Patient, Coach]] | None = None,
                  rejected: set[tuple[int, int]] | None = None) -> Plan:
     """Compute the best pairs for the program's waiting patients and free coach places."""
+    from . import planner
+
     locked = locked or []
     weights = scoring.merged_weights(program.matching_weights)
     today = timezone.localdate()

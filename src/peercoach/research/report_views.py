@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -22,15 +22,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from peercoach.assessments import charts as assessment_charts
 from peercoach.assessments import instruments
 from peercoach.core import audit
 from peercoach.core.models import AuditAction
 from peercoach.core.policy import Perm, actor_for, rule, with_identified_flag
 from peercoach.people.models import Coach, Patient
 
-from . import analysis, charts, consort, fidelity, reaim, selectors
+# The charts (matplotlib) and the analysis (pandas; statsmodels and scipy as it runs) are
+# imported inside the views that use them: at module level they would load with the URL map
+# and add seconds to every server start and test run.
+from . import consort, fidelity, selectors
 from .models import Study
+
+if TYPE_CHECKING:
+    from . import analysis, reaim
 
 PAIRS_PER_PAGE = 50
 #: How long an analysis of the same data is kept (the key is a hash of the data).
@@ -135,6 +140,10 @@ def _pair_order(row: fidelity.PairRow) -> tuple[Any, ...]:
 
 @rule(Perm.STUDY_REPORT)
 def fidelity_page(request: HttpRequest, pk: int) -> HttpResponse:
+    from peercoach.assessments import charts as assessment_charts
+
+    from . import charts
+
     study, arm_level, found = _fidelity(request, pk)
     pairs = sorted(found.pairs, key=_pair_order)
     page = Paginator(pairs, PAIRS_PER_PAGE).get_page(request.GET.get("page"))
@@ -214,6 +223,8 @@ def _flow(request: HttpRequest, pk: Any) -> tuple[Study, bool, consort.Flow]:
 
 @rule(Perm.STUDY_REPORT)
 def consort_page(request: HttpRequest, pk: int) -> HttpResponse:
+    from peercoach.assessments import charts as assessment_charts
+
     study, arm_level, flow = _flow(request, pk)
     layout = consort.diagram(flow)
     _audit(request, study, "consort")
@@ -259,6 +270,8 @@ def consort_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _analysis(study: Study, *, mixed: bool) -> tuple[analysis.Analysis, analysis.Meta]:
     """The analysis, computed once per distinct data set (mixed models take seconds)."""
+    from . import analysis
+
     frame, meta = analysis.load_frame(study)
     key = f"research:analysis:{study.pk}:{int(mixed)}:{analysis.fingerprint(frame)}"
     result = cache.get(key)
@@ -276,6 +289,8 @@ def _analysis(study: Study, *, mixed: bool) -> tuple[analysis.Analysis, analysis
 
 
 def _reaim(request: HttpRequest, pk: Any) -> tuple[Study, bool, reaim.Summary | None]:
+    from . import reaim
+
     study, arm_level = _study(request, pk)
     if not arm_level:
         return study, arm_level, None
@@ -310,6 +325,10 @@ def _name(code: str) -> str:
 
 @rule(Perm.STUDY_REPORT)
 def outcomes_page(request: HttpRequest, pk: int) -> HttpResponse:
+    from peercoach.assessments import charts as assessment_charts
+
+    from . import analysis, charts
+
     study, arm_level = _study(request, pk)
     context: dict[str, Any] = _reports_nav(study, "outcomes", arm_level)
     if arm_level:

@@ -225,19 +225,91 @@ PFIZER_COPYRIGHT = (
 )
 _PFIZER_NOTE = ("Free: Pfizer's statement allows reproduction, translation, display and "
                 "distribution without permission. Keep the copyright line with the items.")
+_NO_PRORATION = ("No proration: every scored item must be answered (the sources give no "
+                 "missing-item rule, so PeerCoach takes the conservative choice).")
 
-_PHQ_TEXTS = (
-    "Little interest or pleasure in doing things",
-    "Feeling down, depressed, or hopeless",
-    "Trouble falling or staying asleep, or sleeping too much",
-    "Feeling tired or having little energy",
-    "Poor appetite or overeating",
-    "Feeling bad about yourself — or that you are a failure or have let yourself or your "
-    "family down",
-    "Trouble concentrating on things, such as reading the newspaper or watching television",
-    "Moving or speaking so slowly that other people could have noticed? Or the opposite — "
-    "being so fidgety or restless that you have been moving around a lot more than usual",
-    "Thoughts that you would be better off dead or of hurting yourself in some way",
+#: Lower edges and labels of a band set; each band ends one below the next one's lower edge
+#: (totals are whole numbers) and the last at the top of the score range.
+_Cuts = tuple[tuple[int, str], ...]
+
+_SEVERITY_CUTS: _Cuts = ((0, "Minimal"), (5, "Mild"), (10, "Moderate"))
+_SCREEN_CUTS: _Cuts = ((0, "Negative screen"), (3, "Positive screen"))
+
+
+def _cut_bands(cuts: _Cuts, top: int) -> tuple[Band, ...]:
+    highs = [*(low - 1 for low, _ in cuts[1:]), top]
+    return tuple(Band(low, high, label) for (low, label), high in zip(cuts, highs, strict=True))
+
+
+@dataclass(frozen=True)
+class _PfizerFamily:
+    """The shared parts of the PHQ or GAD forms: each form asks the first ``size`` items of
+    the full form on the frequency scale, scores their sum and needs all of them."""
+
+    prefix: str
+    name: str
+    instructions: str
+    texts: tuple[str, ...]
+    #: The full form's severity bands; the 2-item screeners use ``_SCREEN_CUTS``.
+    severity: _Cuts
+
+    def form(self, size: int, *, important_change: str, loinc_panel: str | None,
+             loinc_total: str | None, citation: str, note: str,
+             loinc: tuple[str | None, ...] = (), unscored: tuple[Item, ...] = (),
+             cuts: _Cuts | None = None) -> Instrument:
+        top = size * _FREQUENCY[-1].value
+        return Instrument(
+            code=f"{self.prefix.lower()}{size}",
+            name=f"{self.name}-{size}",
+            short_name=f"{self.prefix}-{size}",
+            recall="Over the last 2 weeks",
+            instructions=self.instructions,
+            items=_free_items(self.texts[:size], _FREQUENCY, loinc) + unscored,
+            rule="sum",
+            min_answered=size,
+            bands=_cut_bands(self.severity if cuts is None else cuts, top),
+            higher_is_worse=True,
+            score_range=(0, top),
+            important_change=important_change,
+            loinc_panel=loinc_panel,
+            loinc_total=loinc_total,
+            copyright=PFIZER_COPYRIGHT,
+            citation=citation,
+            licence=Licence.FREE,
+            licence_note=f"{_PFIZER_NOTE} {note} {_NO_PRORATION}",
+        )
+
+    def screener(self, *, loinc_panel: str | None, loinc_total: str | None,
+                 citation: str) -> Instrument:
+        """The 2-item screener: a total of 3 or more is positive and calls for the full form."""
+        short_name, full = f"{self.prefix}-2", f"{self.prefix}-{len(self.texts)}"
+        return self.form(
+            2, cuts=_SCREEN_CUTS, loinc_panel=loinc_panel, loinc_total=loinc_total,
+            citation=citation,
+            important_change=f"None: the {short_name} is a screener, not a measure of change.",
+            note=f"A total of 3 or more is a positive screen (give the full {full}).")
+
+
+_PHQ = _PfizerFamily(
+    prefix="PHQ",
+    name="Patient Health Questionnaire",
+    instructions="How often have you been bothered by any of the following problems?",
+    texts=(
+        "Little interest or pleasure in doing things",
+        "Feeling down, depressed, or hopeless",
+        "Trouble falling or staying asleep, or sleeping too much",
+        "Feeling tired or having little energy",
+        "Poor appetite or overeating",
+        "Feeling bad about yourself — or that you are a failure or have let yourself or "
+        "your family down",
+        "Trouble concentrating on things, such as reading the newspaper or watching "
+        "television",
+        "Moving or speaking so slowly that other people could have noticed? Or the "
+        "opposite — being so fidgety or restless that you have been moving around a lot "
+        "more than usual",
+        "Thoughts that you would be better off dead or of hurting yourself in some way",
+    ),
+    severity=_SEVERITY_CUTS + ((15, "Moderately severe"), (20, "Severe")),
 )
 _PHQ_DIFFICULTY_TEXT = (
     "If you checked off any problems, how difficult have these problems made it for you to "
@@ -248,25 +320,11 @@ _PHQ_DIFFICULTY_TEXT = (
 # so both stay None rather than guessed.
 _PHQ9_LOINC = ("44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5",
                None, None)
-_PHQ_RECALL = "Over the last 2 weeks"
-_PHQ_INSTRUCTIONS = "How often have you been bothered by any of the following problems?"
-_NO_PRORATION = ("No proration: every scored item must be answered (the sources give no "
-                 "missing-item rule, so PeerCoach takes the conservative choice).")
 
-PHQ9 = Instrument(
-    code="phq9",
-    name="Patient Health Questionnaire-9",
-    short_name="PHQ-9",
-    recall=_PHQ_RECALL,
-    instructions=_PHQ_INSTRUCTIONS,
-    items=_free_items(_PHQ_TEXTS, _FREQUENCY, _PHQ9_LOINC)
-    + (Item(10, _PHQ_DIFFICULTY_TEXT, _DIFFICULTY, scored=False),),
-    rule="sum",
-    min_answered=9,
-    bands=(Band(0, 4, "Minimal"), Band(5, 9, "Mild"), Band(10, 14, "Moderate"),
-           Band(15, 19, "Moderately severe"), Band(20, 27, "Severe")),
-    higher_is_worse=True,
-    score_range=(0, 27),
+PHQ9 = _PHQ.form(
+    9,
+    loinc=_PHQ9_LOINC,
+    unscored=(Item(10, _PHQ_DIFFICULTY_TEXT, _DIFFICULTY, scored=False),),
     important_change=(
         "Improvement: a fall of at least 20% from baseline (Kounali et al., Psychol Med 2020: "
         "about -20%, roughly 1.7 points, at moderate baseline severity; milder patients need "
@@ -274,126 +332,71 @@ PHQ9 = Instrument(
     ),
     loinc_panel="44249-1",
     loinc_total="44261-6",
-    copyright=PFIZER_COPYRIGHT,
     citation=("Kroenke K, Spitzer RL, Williams JBW. The PHQ-9: validity of a brief depression "
               "severity measure. J Gen Intern Med 2001;16(9):606-13."),
-    licence=Licence.FREE,
-    licence_note=_PFIZER_NOTE + " Item 10 (difficulty) is asked but not scored. Any answer "
-    "above 0 on item 9 is a safety event whatever the total. " + _NO_PRORATION,
+    note=("Item 10 (difficulty) is asked but not scored. Any answer above 0 on item 9 is a "
+          "safety event whatever the total."),
 )
 
-PHQ8 = Instrument(
-    code="phq8",
-    name="Patient Health Questionnaire-8",
-    short_name="PHQ-8",
-    recall=_PHQ_RECALL,
-    instructions=_PHQ_INSTRUCTIONS,
-    # PHQ-9 without item 9: the only way to avoid collecting suicidality data. Item LOINC
-    # codes are left None: the verified list in domain-facts is given for the PHQ-9 panel.
-    items=_free_items(_PHQ_TEXTS[:8], _FREQUENCY),
-    rule="sum",
-    min_answered=8,
-    bands=(Band(0, 4, "Minimal"), Band(5, 9, "Mild"), Band(10, 14, "Moderate"),
-           Band(15, 19, "Moderately severe"), Band(20, 24, "Severe")),
-    higher_is_worse=True,
-    score_range=(0, 24),
+# PHQ-9 without item 9: the only way to avoid collecting suicidality data. Item LOINC codes
+# are left None: the verified list in domain-facts is given for the PHQ-9 panel.
+PHQ8 = _PHQ.form(
+    8,
     important_change=("None applied: Kounali 2020 estimated change for the PHQ-9; no PHQ-8 "
                       "estimate was found."),
     loinc_panel=None,
     loinc_total=None,
-    copyright=PFIZER_COPYRIGHT,
     citation=("Kroenke K, Strine TW, Spitzer RL, Williams JBW, Berry JT, Mokdad AH. The PHQ-8 "
               "as a measure of current depression in the general population. J Affect Disord "
               "2009;114(1-3):163-73."),
-    licence=Licence.FREE,
-    licence_note=_PFIZER_NOTE + " Bands are the PHQ-9 cut-points (Kroenke 2009) on a 0-24 "
-    "range. " + _NO_PRORATION,
+    note="Bands are the PHQ-9 cut-points (Kroenke 2009) on a 0-24 range.",
 )
 
-PHQ2 = Instrument(
-    code="phq2",
-    name="Patient Health Questionnaire-2",
-    short_name="PHQ-2",
-    recall=_PHQ_RECALL,
-    instructions=_PHQ_INSTRUCTIONS,
-    items=_free_items(_PHQ_TEXTS[:2], _FREQUENCY),
-    rule="sum",
-    min_answered=2,
-    bands=(Band(0, 2, "Negative screen"), Band(3, 6, "Positive screen")),
-    higher_is_worse=True,
-    score_range=(0, 6),
-    important_change="None: the PHQ-2 is a screener, not a measure of change.",
+PHQ2 = _PHQ.screener(
     loinc_panel="55757-9",
     loinc_total="55758-7",
-    copyright=PFIZER_COPYRIGHT,
     citation=("Kroenke K, Spitzer RL, Williams JBW. The Patient Health Questionnaire-2: "
               "validity of a two-item depression screener. Med Care 2003;41(11):1284-92."),
-    licence=Licence.FREE,
-    licence_note=_PFIZER_NOTE + " A total of 3 or more is a positive screen (give the full "
-    "PHQ-9). " + _NO_PRORATION,
 )
 
-_GAD_TEXTS = (
-    "Feeling nervous, anxious or on edge",
-    "Not being able to stop or control worrying",
-    "Worrying too much about different things",
-    "Trouble relaxing",
-    "Being so restless that it is hard to sit still",
-    "Becoming easily annoyed or irritable",
-    "Feeling afraid as if something awful might happen",
+_GAD = _PfizerFamily(
+    prefix="GAD",
+    name="Generalized Anxiety Disorder",
+    instructions="How often have you been bothered by the following problems?",
+    texts=(
+        "Feeling nervous, anxious or on edge",
+        "Not being able to stop or control worrying",
+        "Worrying too much about different things",
+        "Trouble relaxing",
+        "Being so restless that it is hard to sit still",
+        "Becoming easily annoyed or irritable",
+        "Feeling afraid as if something awful might happen",
+    ),
+    severity=_SEVERITY_CUTS + ((15, "Severe"),),
 )
 # Item codes as listed at https://loinc.org/69729-2 and in the HL7 PHR format IG example.
 _GAD7_LOINC = ("69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7")
 
-GAD7 = Instrument(
-    code="gad7",
-    name="Generalized Anxiety Disorder-7",
-    short_name="GAD-7",
-    recall=_PHQ_RECALL,
-    instructions="How often have you been bothered by the following problems?",
-    items=_free_items(_GAD_TEXTS, _FREQUENCY, _GAD7_LOINC),
-    rule="sum",
-    min_answered=7,
-    bands=(Band(0, 4, "Minimal"), Band(5, 9, "Mild"), Band(10, 14, "Moderate"),
-           Band(15, 21, "Severe")),
-    higher_is_worse=True,
-    score_range=(0, 21),
+GAD7 = _GAD.form(
+    7,
+    loinc=_GAD7_LOINC,
     important_change=(
         "Improvement: a fall of at least 1.5 points, so 2 or more on whole-number totals "
         "(Kounali et al., Psychol Med 2020: about -1.5 points, -26.8%, at moderate baseline)."
     ),
     loinc_panel="69737-5",
     loinc_total="70274-6",
-    copyright=PFIZER_COPYRIGHT,
     citation=("Spitzer RL, Kroenke K, Williams JBW, Löwe B. A brief measure for assessing "
               "generalized anxiety disorder: the GAD-7. Arch Intern Med 2006;166(10):1092-7."),
-    licence=Licence.FREE,
-    licence_note=_PFIZER_NOTE + " A total of 10 or more is the usual screening cut-off. "
-    + _NO_PRORATION,
+    note="A total of 10 or more is the usual screening cut-off.",
 )
 
-GAD2 = Instrument(
-    code="gad2",
-    name="Generalized Anxiety Disorder-2",
-    short_name="GAD-2",
-    recall=_PHQ_RECALL,
-    instructions="How often have you been bothered by the following problems?",
-    items=_free_items(_GAD_TEXTS[:2], _FREQUENCY),
-    rule="sum",
-    min_answered=2,
-    bands=(Band(0, 2, "Negative screen"), Band(3, 6, "Positive screen")),
-    higher_is_worse=True,
-    score_range=(0, 6),
-    important_change="None: the GAD-2 is a screener, not a measure of change.",
+GAD2 = _GAD.screener(
     loinc_panel=None,  # GAD-2 codes are unverified in domain-facts
     loinc_total=None,
-    copyright=PFIZER_COPYRIGHT,
     citation=("Kroenke K, Spitzer RL, Williams JBW, Monahan PO, Löwe B. Anxiety disorders in "
               "primary care: prevalence, impairment, comorbidity, and detection. Ann Intern Med "
               "2007;146(5):317-25."),
-    licence=Licence.FREE,
-    licence_note=_PFIZER_NOTE + " A total of 3 or more is a positive screen (give the full "
-    "GAD-7). " + _NO_PRORATION,
 )
 
 # --- PEG and PGIC ------------------------------------------------------------------------

@@ -25,6 +25,9 @@ from typing import Any
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from peercoach.assessments.instruments import REGISTRY
+from peercoach.assessments.models import AssessmentStatus
+from peercoach.coaching.models import GoalStatus, Mode, Outcome, PlannedStatus, Progress
 from peercoach.core.models import STAFF_ROLES, RoleAssignment
 from peercoach.core.policy import (
     Perm,
@@ -33,6 +36,7 @@ from peercoach.core.policy import (
     has_perm,
     patients_for,
 )
+from peercoach.matching.models import MatchSource
 from peercoach.people.choices import (
     Branch,
     ContactTime,
@@ -45,6 +49,8 @@ from peercoach.people.choices import (
 )
 from peercoach.people.lifecycle import CoachStatus, PatientStatus
 from peercoach.programs.models import ContactMode
+from peercoach.research.models import ArmKind, StudyStatus
+from peercoach.supervision.models import SafetySource, SafetyStatus
 
 from .deid import Deidentifier, age_on, age_text, anchor_of, study_day, zip3
 
@@ -207,6 +213,11 @@ class ExportContext:
         if done and self.on_rows is not None:
             self.on_rows(done)
 
+    def records(self, qs: QuerySet[Any], fields: Sequence[str]) -> Iterator[Row]:
+        """Like `iterate`, with each row as a dict keyed by its field."""
+        for values in self.iterate(qs, fields):
+            yield dict(zip(fields, values, strict=True))
+
 
 @dataclass(frozen=True)
 class Table:
@@ -259,8 +270,30 @@ PERSON_IDENTITY = (
     Column("city", "City", identifying=True),
     Column("zip_code", "ZIP code", identifying=True),
 )
-_IDENTITY_FIELDS = ("first_name", "last_name", "preferred_name", "date_of_birth", "phone",
-                    "email", "address_line", "city", "zip_code")
+_IDENTITY_FIELDS = tuple(c.name for c in PERSON_IDENTITY)
+
+_PSEUDONYM = "A keyed pseudonym in de-identified exports."
+_SITE = Column("site", "Site", note=_PSEUDONYM)
+_PROGRAM = Column("program", "Program", note=_PSEUDONYM)
+_AGE_NOTE = "Ages over 89 are given as 90+."
+
+#: What participants and coaches share after their own status and age columns.
+_PERSON_PROFILE = (
+    Column("gender", "Gender", "choice", _choices(Gender)),
+    Column("zip3", "First three digits of the ZIP code",
+           note="000 where the three-digit area has 20,000 people or fewer."),
+    Column("state", "State (two letters)"),
+    Column("is_veteran", "Veteran", "boolean"),
+    Column("branch", "Branch of service", "choice", _choices(Branch)),
+    Column("service_era", "Service era", "choice", _choices(ServiceEra)),
+    Column("language", "Preferred language", "choice", _choices(Language)),
+    Column("pain_conditions", "Pain conditions", "choices", _choices(PainCondition)),
+)
+#: The fields a participant's or coach's row is read from before its own.
+_PERSON_FIELDS = ["id", "study_id", "program_id", "program__name", "program__site_id",
+                  "program__site__code", "status", "status_changed_at", "gender",
+                  "date_of_birth", "zip_code", "state", "is_veteran", "branch", "service_era",
+                  "language", "pain_conditions"]
 
 
 def _codes(value: Any) -> list[str]:
@@ -273,27 +306,48 @@ def _local_date(value: dt.datetime | None) -> dt.date | None:
     return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
 
 
+def _person_head(r: Row, d: Deidentifier, whose: str) -> Row:
+    """A participant's or coach's first values: study ID, site, program and status."""
+    return {
+        "study_id": r["study_id"],
+        "site": d.site(r["program__site_id"], r["program__site__code"]),
+        "program": d.program(r["program_id"], r["program__name"]),
+        "status": r["status"],
+        "status_changed_on": d.date(_local_date(r["status_changed_at"]), whose, r["id"]),
+    }
+
+
+def _person_profile(r: Row) -> Row:
+    """The values of `_PERSON_PROFILE`."""
+    return {
+        "gender": r["gender"] or None,
+        "zip3": zip3(r["zip_code"]),
+        "state": r["state"] or None,
+        "is_veteran": r["is_veteran"],
+        "branch": r["branch"] or None,
+        "service_era": r["service_era"] or None,
+        "language": r["language"] or None,
+        "pain_conditions": _codes(r["pain_conditions"]),
+    }
+
+
+def _identity(r: Row) -> Row:
+    """The values of `PERSON_IDENTITY` (identified exports only)."""
+    return {name: r[name] or None for name in _IDENTITY_FIELDS}
+
+
 # --- participants -------------------------------------------------------------------------
 
 PARTICIPANT_COLUMNS = (
     Column("study_id", "Participant's study ID", note="Random code; the record ID in REDCap."),
-    Column("site", "Site", note="A keyed pseudonym in de-identified exports."),
-    Column("program", "Program", note="A keyed pseudonym in de-identified exports."),
+    _SITE,
+    _PROGRAM,
     Column("status", "Status in the program", "choice", _choices(PatientStatus)),
     Column("status_changed_on", "Date of the latest status change", "date", shifted="patient"),
     Column("day0", "What day 0 of the study days is", "choice",
            (("enrollment", "Enrollment"), ("referral", "Referral (not enrolled)"))),
-    Column("age_at_day0", "Age on day 0", "age", units="years",
-           note="Ages over 89 are given as 90+."),
-    Column("gender", "Gender", "choice", _choices(Gender)),
-    Column("zip3", "First three digits of the ZIP code",
-           note="000 where the three-digit area has 20,000 people or fewer."),
-    Column("state", "State (two letters)"),
-    Column("is_veteran", "Veteran", "boolean"),
-    Column("branch", "Branch of service", "choice", _choices(Branch)),
-    Column("service_era", "Service era", "choice", _choices(ServiceEra)),
-    Column("language", "Preferred language", "choice", _choices(Language)),
-    Column("pain_conditions", "Pain conditions", "choices", _choices(PainCondition)),
+    Column("age_at_day0", "Age on day 0", "age", units="years", note=_AGE_NOTE),
+    *_PERSON_PROFILE,
     Column("life_challenges", "Life challenges", "choices", _choices(LifeChallenge)),
     Column("contact_modes", "Preferred ways to talk", "choices", _choices(ContactMode)),
     Column("contact_times", "Preferred times to talk", "choices", _choices(ContactTime)),
@@ -308,36 +362,21 @@ PARTICIPANT_COLUMNS = (
 
 
 def _participants(ctx: ExportContext) -> Iterator[Row]:
-    fields = ["id", "study_id", "program_id", "program__name", "program__site_id",
-              "program__site__code", "status", "status_changed_at", "gender", "date_of_birth",
-              "zip_code", "state", "is_veteran", "branch", "service_era", "language",
-              "pain_conditions", "life_challenges", "preferred_contact_modes",
+    fields = [*_PERSON_FIELDS, "life_challenges", "preferred_contact_modes",
               "preferred_contact_times", "coach_gender_preference", "referral_source",
               "referred_on", "enrolled_on"]
     if ctx.identified:
         fields += [f for f in _IDENTITY_FIELDS if f not in fields]
         fields.append("referring_clinician_name")
     d = ctx.deid
-    for values in ctx.iterate(ctx.patients.order_by("id"), fields):
-        r = dict(zip(fields, values, strict=True))
+    for r in ctx.records(ctx.patients.order_by("id"), fields):
         pk = r["id"]
         anchor = anchor_of(r["enrolled_on"], r["referred_on"])
         row: Row = {
-            "study_id": r["study_id"],
-            "site": d.site(r["program__site_id"], r["program__site__code"]),
-            "program": d.program(r["program_id"], r["program__name"]),
-            "status": r["status"],
-            "status_changed_on": d.date(_local_date(r["status_changed_at"]), "patient", pk),
+            **_person_head(r, d, "patient"),
             "day0": "enrollment" if r["enrolled_on"] else "referral",
             "age_at_day0": age_text(age_on(r["date_of_birth"], anchor)),
-            "gender": r["gender"] or None,
-            "zip3": zip3(r["zip_code"]),
-            "state": r["state"] or None,
-            "is_veteran": r["is_veteran"],
-            "branch": r["branch"] or None,
-            "service_era": r["service_era"] or None,
-            "language": r["language"] or None,
-            "pain_conditions": _codes(r["pain_conditions"]),
+            **_person_profile(r),
             "life_challenges": _codes(r["life_challenges"]),
             "contact_modes": _codes(r["preferred_contact_modes"]),
             "contact_times": _codes(r["preferred_contact_times"]),
@@ -348,8 +387,7 @@ def _participants(ctx: ExportContext) -> Iterator[Row]:
             "enrolled_on": d.date(r["enrolled_on"], "patient", pk),
         }
         if ctx.identified:
-            for name in _IDENTITY_FIELDS:
-                row[name] = r[name] or None
+            row.update(_identity(r))
             row["referring_clinician"] = r["referring_clinician_name"] or None
         yield row
 
@@ -358,21 +396,12 @@ def _participants(ctx: ExportContext) -> Iterator[Row]:
 
 COACH_COLUMNS = (
     Column("study_id", "Coach's study ID"),
-    Column("site", "Site", note="A keyed pseudonym in de-identified exports."),
-    Column("program", "Program", note="A keyed pseudonym in de-identified exports."),
+    _SITE,
+    _PROGRAM,
     Column("status", "Status as a coach", "choice", _choices(CoachStatus)),
     Column("status_changed_on", "Date of the latest status change", "date", shifted="coach"),
-    Column("age", "Age on the day of the export", "age", units="years",
-           note="Ages over 89 are given as 90+."),
-    Column("gender", "Gender", "choice", _choices(Gender)),
-    Column("zip3", "First three digits of the ZIP code",
-           note="000 where the three-digit area has 20,000 people or fewer."),
-    Column("state", "State (two letters)"),
-    Column("is_veteran", "Veteran", "boolean"),
-    Column("branch", "Branch of service", "choice", _choices(Branch)),
-    Column("service_era", "Service era", "choice", _choices(ServiceEra)),
-    Column("language", "Preferred language", "choice", _choices(Language)),
-    Column("pain_conditions", "Pain conditions", "choices", _choices(PainCondition)),
+    Column("age", "Age on the day of the export", "age", units="years", note=_AGE_NOTE),
+    *_PERSON_PROFILE,
     Column("capacity", "Patients the coach chose to take", "integer",
            note="Empty: the program's default caseload."),
     Column("completed_self_management_program",
@@ -384,51 +413,29 @@ COACH_COLUMNS = (
 
 
 def _coaches(ctx: ExportContext) -> Iterator[Row]:
-    fields = ["id", "study_id", "program_id", "program__name", "program__site_id",
-              "program__site__code", "status", "status_changed_at", "gender", "date_of_birth",
-              "zip_code", "state", "is_veteran", "branch", "service_era", "language",
-              "pain_conditions", "capacity", "completed_self_management_program",
+    fields = [*_PERSON_FIELDS, "capacity", "completed_self_management_program",
               "guide_read_on", "former_patient_id"]
     if ctx.identified:
         fields += [f for f in _IDENTITY_FIELDS if f not in fields]
     d = ctx.deid
     today = timezone.localdate()
-    for values in ctx.iterate(ctx.coaches.order_by("id"), fields):
-        r = dict(zip(fields, values, strict=True))
+    for r in ctx.records(ctx.coaches.order_by("id"), fields):
         pk = r["id"]
         row: Row = {
-            "study_id": r["study_id"],
-            "site": d.site(r["program__site_id"], r["program__site__code"]),
-            "program": d.program(r["program_id"], r["program__name"]),
-            "status": r["status"],
-            "status_changed_on": d.date(_local_date(r["status_changed_at"]), "coach", pk),
+            **_person_head(r, d, "coach"),
             "age": age_text(age_on(r["date_of_birth"], today)),
-            "gender": r["gender"] or None,
-            "zip3": zip3(r["zip_code"]),
-            "state": r["state"] or None,
-            "is_veteran": r["is_veteran"],
-            "branch": r["branch"] or None,
-            "service_era": r["service_era"] or None,
-            "language": r["language"] or None,
-            "pain_conditions": _codes(r["pain_conditions"]),
+            **_person_profile(r),
             "capacity": r["capacity"],
             "completed_self_management_program": r["completed_self_management_program"],
             "guide_read_on": d.date(r["guide_read_on"], "coach", pk),
             "former_patient": r["former_patient_id"] is not None,
         }
         if ctx.identified:
-            for name in _IDENTITY_FIELDS:
-                row[name] = r[name] or None
+            row.update(_identity(r))
         yield row
 
 
 # --- pairs --------------------------------------------------------------------------------
-
-def _match_sources() -> Choices:
-    from peercoach.matching.models import MatchSource
-
-    return _choices(MatchSource)
-
 
 PAIR_COLUMNS = (
     Column("pair_id", "Pair ID", "integer"),
@@ -440,7 +447,7 @@ PAIR_COLUMNS = (
            note="Empty while the pair is current."),
     Column("end_day", "Study day the pair ended", "integer", units="days"),
     Column("current", "Current pair", "boolean"),
-    Column("source", "How the pair was made", "choice", _match_sources()),
+    Column("source", "How the pair was made", "choice", _choices(MatchSource)),
     Column("score", "Compatibility score when paired", "number"),
 )
 
@@ -500,12 +507,6 @@ def _plans(ctx: ExportContext) -> Iterator[Row]:
                "end_day": study_day(ended, anchor)}
 
 
-def _planned_statuses() -> Choices:
-    from peercoach.coaching.models import PlannedStatus
-
-    return _choices(PlannedStatus)
-
-
 PLANNED_COLUMNS = (
     Column("plan_id", "Contact plan ID", "integer"),
     Column("patient_study_id", "Participant's study ID"),
@@ -514,7 +515,7 @@ PLANNED_COLUMNS = (
     Column("due_day", "Study day it is due", "integer", units="days"),
     Column("window_start", "Window opens", "date", shifted="patient"),
     Column("window_end", "Window closes", "date", shifted="patient"),
-    Column("status", "Status", "choice", _planned_statuses()),
+    Column("status", "Status", "choice", _choices(PlannedStatus)),
     Column("contact_id", "The reached contact that fulfilled it", "integer"),
 )
 
@@ -540,13 +541,7 @@ def _planned(ctx: ExportContext) -> Iterator[Row]:
 
 # --- contacts -----------------------------------------------------------------------------
 
-def _contact_choices() -> tuple[Choices, Choices]:
-    from peercoach.coaching.models import Mode, Outcome
-
-    return _choices(Mode), _choices(Outcome)
-
-
-_MODES, _OUTCOMES = _contact_choices()
+_MODES, _OUTCOMES = _choices(Mode), _choices(Outcome)
 
 CONTACT_COLUMNS = (
     Column("contact_id", "Contact ID", "integer"),
@@ -588,13 +583,7 @@ def _contacts(ctx: ExportContext) -> Iterator[Row]:
 
 # --- goals --------------------------------------------------------------------------------
 
-def _goal_choices() -> tuple[Choices, Choices]:
-    from peercoach.coaching.models import GoalStatus, Progress
-
-    return _choices(GoalStatus), _choices(Progress)
-
-
-_GOAL_STATUSES, _PROGRESS = _goal_choices()
+_GOAL_STATUSES, _PROGRESS = _choices(GoalStatus), _choices(Progress)
 
 GOAL_COLUMNS = (
     Column("goal_id", "Goal ID", "integer"),
@@ -627,8 +616,7 @@ def _goals(ctx: ExportContext) -> Iterator[Row]:
         fields += words
     qs = Goal.objects.filter(ctx.patient_filter()).order_by("patient_id", "created_at", "id")
     d = ctx.deid
-    for values in ctx.iterate(qs, fields):
-        r = dict(zip(fields, values, strict=True))
+    for r in ctx.records(qs, fields):
         day = _local_date(r["created_at"])
         row: Row = {
             "goal_id": r["id"], "patient_study_id": r["patient__study_id"],
@@ -691,15 +679,8 @@ def _consents(ctx: ExportContext) -> Iterator[Row]:
 
 # --- assessments, item responses, external scores, pain check-ins -------------------------
 
-def _assessment_choices() -> tuple[Choices, Choices]:
-    from peercoach.assessments.instruments import REGISTRY
-    from peercoach.assessments.models import AssessmentStatus
-
-    return (tuple((code, ins.short_name) for code, ins in REGISTRY.items()),
-            _choices(AssessmentStatus))
-
-
-INSTRUMENTS, _ASSESSMENT_STATUSES = _assessment_choices()
+INSTRUMENTS: Choices = tuple((code, ins.short_name) for code, ins in REGISTRY.items())
+_ASSESSMENT_STATUSES = _choices(AssessmentStatus)
 
 ASSESSMENT_COLUMNS = (
     Column("assessment_id", "Questionnaire ID", "integer"),
@@ -729,7 +710,7 @@ def assessment_rows(ctx: ExportContext, *, instrument: str | None = None,
                     ) -> Iterator[Row]:
     """Assessment rows; with `with_answers` each also has `answers` ({item: value}, the
     latest submitted version's) and `patient_pk` is dropped (never exported)."""
-    from peercoach.assessments.models import Assessment, AssessmentStatus, ResponseVersion
+    from peercoach.assessments.models import Assessment, ResponseVersion
 
     qs = Assessment.objects.filter(ctx.patient_filter())
     if instrument is not None:
@@ -747,8 +728,7 @@ def assessment_rows(ctx: ExportContext, *, instrument: str | None = None,
         fields.append("answers")
     qs = qs.order_by("patient_id", "due_on", "id")
     d = ctx.deid
-    for values in ctx.iterate(qs, fields):
-        r = dict(zip(fields, values, strict=True))
+    for r in ctx.records(qs, fields):
         patient = r["patient_id"]
         anchor = anchor_of(r["patient__enrolled_on"], r["patient__referred_on"])
         row: Row = {
@@ -787,8 +767,6 @@ ITEM_COLUMNS = (
 
 
 def _items(ctx: ExportContext) -> Iterator[Row]:
-    from peercoach.assessments.instruments import REGISTRY
-
     for row in assessment_rows(ctx, submitted_only=True, with_answers=True):
         instrument = REGISTRY.get(row["instrument"])
         for number, value in row["answers"].items():
@@ -804,8 +782,7 @@ def _items(ctx: ExportContext) -> Iterator[Row]:
 def _count_items(ctx: ExportContext) -> int:
     from django.db.models import Count
 
-    from peercoach.assessments.instruments import REGISTRY
-    from peercoach.assessments.models import Assessment, AssessmentStatus
+    from peercoach.assessments.models import Assessment
 
     per = (Assessment.objects.filter(ctx.patient_filter(), status=AssessmentStatus.SUBMITTED,
                                      version__gte=1)
@@ -873,20 +850,14 @@ def _pain(ctx: ExportContext) -> Iterator[Row]:
 
 # --- studies, arms, allocations -----------------------------------------------------------
 
-def _study_choices() -> tuple[Choices, Choices]:
-    from peercoach.research.models import ArmKind, StudyStatus
-
-    return _choices(StudyStatus), _choices(ArmKind)
-
-
-_STUDY_STATUSES, _ARM_KINDS = _study_choices()
+_STUDY_STATUSES, _ARM_KINDS = _choices(StudyStatus), _choices(ArmKind)
 
 ARM_COLUMNS = (
     Column("study", "Study ID", "integer"),
     Column("study_title", "Study title"),
     Column("registration_id", "Trial registration"),
     Column("study_status", "Study status", "choice", _STUDY_STATUSES),
-    Column("program", "Program", note="A keyed pseudonym in de-identified exports."),
+    _PROGRAM,
     Column("arm_code", "Arm code"),
     Column("arm_name", "Arm name"),
     Column("arm_kind", "Arm kind", "choice", _ARM_KINDS),
@@ -957,13 +928,7 @@ def _allocations(ctx: ExportContext) -> Iterator[Row]:
 
 # --- safety events ------------------------------------------------------------------------
 
-def _safety_choices() -> tuple[Choices, Choices]:
-    from peercoach.supervision.models import SafetySource, SafetyStatus
-
-    return _choices(SafetySource), _choices(SafetyStatus)
-
-
-_SAFETY_SOURCES, _SAFETY_STATUSES = _safety_choices()
+_SAFETY_SOURCES, _SAFETY_STATUSES = _choices(SafetySource), _choices(SafetyStatus)
 
 SAFETY_COLUMNS = (
     Column("event_id", "Safety event ID", "integer"),
@@ -1029,7 +994,7 @@ STAFF_COLUMNS = (
     Column("staff_id", "Staff member", note="A keyed pseudonym in de-identified exports; "
            "the user name in identified ones."),
     Column("role", "Role", "choice", tuple((r.value, r.label) for r in STAFF_ROLES)),
-    Column("site", "Site", note="A keyed pseudonym in de-identified exports."),
+    _SITE,
     Column("first_name", "First name", identifying=True),
     Column("last_name", "Last name", identifying=True),
     Column("email", "E-mail", identifying=True),
@@ -1047,8 +1012,7 @@ def _staff(ctx: ExportContext) -> Iterator[Row]:
     if ctx.identified:
         fields += ["user__first_name", "user__last_name", "user__email"]
     d = ctx.deid
-    for values in ctx.iterate(qs, fields):
-        r = dict(zip(fields, values, strict=True))
+    for r in ctx.records(qs, fields):
         row: Row = {"staff_id": d.staff(r["user_id"], r["user__username"]), "role": r["role"],
                     "site": d.site(r["site_id"], r["site__code"])}
         if ctx.identified:

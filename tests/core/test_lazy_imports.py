@@ -14,7 +14,7 @@ import subprocess
 import sys
 import textwrap
 
-HEAVY = ("matplotlib", "scipy", "statsmodels", "pandas")
+HEAVY = ("matplotlib", "scipy", "statsmodels", "pandas", "fpdf")
 
 # Records, for the first import of each heavy package, the chain of our modules that led
 # to it; then sets Django up, imports the URL conf and walks every resolver in it.

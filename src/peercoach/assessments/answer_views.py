@@ -86,31 +86,28 @@ def lead_in(instrument: Instrument, number: int) -> tuple[str, str]:
     return instrument.recall or "", instrument.instructions or ""
 
 
-def _closed(request: HttpRequest, flow: Flow, assessment: Assessment) -> HttpResponse | None:
-    """Where to go instead when the questionnaire can't be answered now."""
+def _cannot_answer(request: HttpRequest, flow: Flow,
+                   assessment: Assessment) -> HttpResponse | None:
+    """The response to give instead when the questionnaire can't be answered now: sent in,
+    closed, or not administrable here (None: it can be answered)."""
     if assessment.status == AssessmentStatus.SUBMITTED:
         return redirect(flow.url("done", assessment.pk))
     if not assessment.is_open:
         messages.info(request, "This questionnaire is closed: nothing more to answer.")
         return redirect(flow.home_url)
+    reason = services.why_not_administrable(assessment.instrument)
+    if reason:
+        return render(request, "assessments/not_available.html", {
+            "flow": flow, "assessment": assessment, "reason": reason,
+            "instrument": instruments.get(assessment.instrument)})
     return None
-
-
-def _unavailable(request: HttpRequest, flow: Flow, assessment: Assessment,
-                 reason: str) -> HttpResponse:
-    return render(request, "assessments/not_available.html", {
-        "flow": flow, "assessment": assessment, "reason": reason,
-        "instrument": instruments.get(assessment.instrument)})
 
 
 def question(request: HttpRequest, flow: Flow, assessment: Assessment) -> HttpResponse:
     """One question per screen. GET without `q`: the first unanswered question."""
-    closed = _closed(request, flow, assessment)
-    if closed is not None:
-        return closed
-    reason = services.why_not_administrable(assessment.instrument)
-    if reason:
-        return _unavailable(request, flow, assessment, reason)
+    instead = _cannot_answer(request, flow, assessment)
+    if instead is not None:
+        return instead
     instrument = services.instrument_for_use(assessment.instrument)
     count = len(instrument.items)
     answers = services.draft_answers(assessment)
@@ -180,12 +177,9 @@ def _after(request: HttpRequest, flow: Flow, assessment: Assessment, instrument:
 
 def review(request: HttpRequest, flow: Flow, assessment: Assessment) -> HttpResponse:
     """Every answer with a "Change" link, then "Send in"."""
-    closed = _closed(request, flow, assessment)
-    if closed is not None:
-        return closed
-    reason = services.why_not_administrable(assessment.instrument)
-    if reason:
-        return _unavailable(request, flow, assessment, reason)
+    instead = _cannot_answer(request, flow, assessment)
+    if instead is not None:
+        return instead
     if request.method == "POST":
         try:
             services.submit(assessment=assessment, by=flow.by, mode=flow.mode)
@@ -326,12 +320,9 @@ def staff_start(request: HttpRequest, pk: int) -> HttpResponse:
     """Fill in with the patient: choose phone or in person, then the same screens."""
     assessment = _staff_assessment(request, pk)
     flow = _staff_flow(request, assessment, None)
-    closed = _closed(request, flow, assessment)
-    if closed is not None:
-        return closed
-    reason = services.why_not_administrable(assessment.instrument)
-    if reason:
-        return _unavailable(request, flow, assessment, reason)
+    instead = _cannot_answer(request, flow, assessment)
+    if instead is not None:
+        return instead
     form = forms.StaffModeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         mode = form.cleaned_data["mode"]

@@ -33,9 +33,10 @@ BLUE, ORANGE, GREEN, GREY = "#0072B2", "#D55E00", "#009E73", "#555555"
 SALT = "peercoach"
 
 
-def _rc(big: bool = False) -> Any:
+def rc_params(*, big: bool = False, salt: str = SALT) -> Any:
+    """The matplotlib settings of every PeerCoach chart (research's with its own `salt`)."""
     return {
-        "svg.hashsalt": SALT,
+        "svg.hashsalt": salt,
         "svg.fonttype": "none",
         "font.family": "sans-serif",
         "font.sans-serif": ["DejaVu Sans"],
@@ -46,7 +47,8 @@ def _rc(big: bool = False) -> Any:
     }
 
 
-def _svg(fig: Figure, title: str, description: str, chart_id: str) -> str:
+def figure_svg(fig: Figure, title: str, description: str, chart_id: str) -> str:
+    """The figure as an SVG file that opens with its `title` and `description`."""
     buffer = io.BytesIO()
     # No date in the metadata: the same numbers always give the same file.
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Title": title})
@@ -102,7 +104,7 @@ def describe_trajectory(trajectory: Trajectory) -> str:
 
 def trajectory_svg(trajectory: Trajectory, *, big: bool = False) -> str:
     title = "Pain scores over time"
-    with matplotlib.rc_context(_rc(big)):
+    with matplotlib.rc_context(rc_params(big=big)):
         fig = Figure(figsize=(8, 4.8) if not big else (8, 5.6), layout="constrained")
         ax = fig.add_subplot()
         dated = trajectory.dated
@@ -148,7 +150,7 @@ def trajectory_svg(trajectory: Trajectory, *, big: bool = False) -> str:
             handles, labels = ax.get_legend_handles_labels()
             fig.legend(handles, labels, loc="outside lower center", ncol=2 if big else 3,
                        frameon=False, fontsize="small")
-        return _svg(fig, title, describe_trajectory(trajectory), "trajectory-chart")
+        return figure_svg(fig, title, describe_trajectory(trajectory), "trajectory-chart")
 
 
 def describe_outcomes(rows: Sequence[Any]) -> str:
@@ -171,7 +173,7 @@ def outcomes_svg(rows: Sequence[Any]) -> str:
     panels: dict[str, list[Any]] = defaultdict(list)
     for row in shown:
         panels[row.instrument].append(row)
-    with matplotlib.rc_context(_rc()):
+    with matplotlib.rc_context(rc_params()):
         height = 1.2 + sum(0.9 + 0.42 * len(p) for p in panels.values()) if panels else 2.5
         fig = Figure(figsize=(8, height), layout="constrained")
         if not panels:
@@ -184,7 +186,7 @@ def outcomes_svg(rows: Sequence[Any]) -> str:
                                 height_ratios=[0.9 + 0.42 * len(p) for p in panels.values()])
             for ax, (code, panel) in zip(axes[:, 0], panels.items(), strict=True):
                 _outcome_panel(ax, code, panel)
-        return _svg(fig, title, describe_outcomes(rows), "outcomes-chart")
+        return figure_svg(fig, title, describe_outcomes(rows), "outcomes-chart")
 
 
 def _outcome_panel(ax: Any, code: str, panel: list[Any]) -> None:

@@ -7,9 +7,6 @@ and PDF downloads) and render.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -17,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from peercoach.core import audit
+from peercoach.core.downloads import csv_download
 from peercoach.core.models import AuditAction
 from peercoach.core.policy import (
     Perm,
@@ -31,10 +29,9 @@ from peercoach.core.policy import (
     with_identified_flag,
 )
 
-# `charts` is imported inside the views that draw: it loads matplotlib, which would
-# otherwise cost every process that loads the URL map a second or more.
+# `charts` (matplotlib) and `summary_pdf` (fpdf) are imported inside the views that use
+# them: they would otherwise cost every process that loads the URL map a second or more.
 from . import instruments, outcomes, scoring, summary, trajectories
-from .summary_pdf import summary_pdf
 
 # --- The trajectory ----------------------------------------------------------------------
 
@@ -80,28 +77,6 @@ def trajectory_svg(request: HttpRequest, patient_id: int) -> HttpResponse:
     return HttpResponse(charts.trajectory_svg(found), content_type="image/svg+xml")
 
 
-def _safe(value: Any) -> Any:
-    """Text cells that a spreadsheet would run as a formula are quoted (numbers such as
-    "-0.800" stay numbers)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value
-
-
-def _csv(name: str, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> HttpResponse:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_safe(value) for value in row])
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
 @rule(Perm.TRAJECTORY_VIEW)
 def trajectory_csv(request: HttpRequest, patient_id: int) -> HttpResponse:
     found = _trajectory(request, patient_id)
@@ -115,8 +90,8 @@ def trajectory_csv(request: HttpRequest, patient_id: int) -> HttpResponse:
     rows += [[o.on.isoformat() if found.dated else o.day, o.name,
               "" if o.total is None else f"{o.total:.2f}", o.band, "Questionnaire",
               o.time_point] for o in found.others]
-    return _csv(f"trajectory-{found.patient.study_id}.csv",
-                [when, "measure", "value", "band", "source", "time_point"], rows)
+    return csv_download(f"trajectory-{found.patient.study_id}.csv",
+                        [when, "measure", "value", "band", "source", "time_point"], rows)
 
 
 @rule(Perm.ASSESSMENT_SELF)
@@ -244,7 +219,7 @@ def outcome_report_csv(request: HttpRequest) -> HttpResponse:
             s.improved if s.enough else "", _round(s.share) if s.enough else "",
             _round(s.share_low), _round(s.share_high),
             "" if s.enough else outcomes.NOT_ENOUGH, found.rules[row.instrument]])
-    return _csv("outcomes.csv", [
+    return csv_download("outcomes.csv", [
         "group_by", "group", "instrument", "time_point", "n", "mean_change", "ci95_low",
         "ci95_high", "improved", "share_improved", "share_ci95_low", "share_ci95_high",
         "note", "important_improvement_rule"], rows)
@@ -274,6 +249,8 @@ def clinician_summary(request: HttpRequest, patient_id: int) -> HttpResponse:
 @rule(Perm.CLINICIAN_SUMMARY)
 def clinician_summary_pdf(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_patient(request.user, patient_id, Perm.CLINICIAN_SUMMARY)
+    from .summary_pdf import summary_pdf
+
     found = summary.build(patient)
     audit.record(actor=request.user, action=AuditAction.EXPORT, target=patient,
                  details={"page": "clinician_summary", "format": "pdf",

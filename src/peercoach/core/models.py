@@ -43,6 +43,25 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
+class CoachAttendance(models.Model):
+    """Whether a coach came to a session, and who recorded it: a training session or a
+    supervision call. Each subclass declares `session` and `coach` (targets and related
+    names differ)."""
+
+    session: Any
+    coach: Any
+    attended = models.BooleanField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.coach} {'attended' if self.attended else 'missed'} {self.session}"
+
+
 class RoleAssignment(TimeStampedModel):
     """A staff role held at one site. Ending it (ended_at) keeps the history."""
 

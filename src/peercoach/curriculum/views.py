@@ -8,7 +8,6 @@ from django.shortcuts import render
 from peercoach.core.policy import Perm, authenticated, has_perm
 
 from . import manual
-from .pdf import section_pdf
 
 
 def _visible_sections(request: HttpRequest) -> list[manual.Section]:
@@ -47,6 +46,10 @@ def section(request: HttpRequest, key: str) -> HttpResponse:
 
 @authenticated
 def section_pdf_download(request: HttpRequest, key: str) -> HttpResponse:
+    # Imported here, like in `manual_pdf_download`: fpdf takes tenths of a second to load,
+    # which every process that loads the URL map would otherwise pay.
+    from .pdf import section_pdf
+
     current = _section(request, key)
     response = HttpResponse(section_pdf(current), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="peercoach-{current.key}.pdf"'

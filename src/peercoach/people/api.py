@@ -14,7 +14,8 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from peercoach.core.policy import Perm, is_id
+from peercoach.core.api import drf_error, id_param
+from peercoach.core.policy import Perm
 
 from . import selectors
 from .choices import Branch, Gender, ServiceEra
@@ -98,17 +99,6 @@ _FILTERS = [
 ]
 
 
-def _int_param(request: Any, name: str) -> int | None:
-    from rest_framework.exceptions import ValidationError
-
-    raw = request.query_params.get(name, "")
-    if not raw:
-        return None
-    if not is_id(raw):
-        raise ValidationError({name: f"'{raw}' is not a whole number."})
-    return int(raw)
-
-
 @extend_schema_view(list=extend_schema(parameters=_FILTERS))
 class PatientViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[0-9]+"
@@ -119,8 +109,8 @@ class PatientViewSet(viewsets.ReadOnlyModelViewSet):
         q = self.request.query_params
         return selectors.patient_list(
             user=self.request.user, search=q.get("search", ""), status=q.get("status", ""),
-            site_id=_int_param(self.request, "site"),
-            program_id=_int_param(self.request, "program"),
+            site_id=id_param(self.request, "site"),
+            program_id=id_param(self.request, "program"),
         )
 
     def get_object(self) -> Patient:
@@ -153,7 +143,6 @@ class CoachViewSet(viewsets.ReadOnlyModelViewSet):
     def capacity(self, request: Any, pk: str | None = None, **kwargs: Any) -> Response:
         """How many patients the coach takes: their choice within the program's limit."""
         from django.core.exceptions import ValidationError as DjangoValidationError
-        from rest_framework.exceptions import ValidationError
 
         from peercoach.core.policy import get_coach
 
@@ -167,8 +156,7 @@ class CoachViewSet(viewsets.ReadOnlyModelViewSet):
                 coach = services.coach_update(coach=coach, by=request.user,
                                               capacity=data.validated_data["capacity"])
             except DjangoValidationError as exc:
-                raise ValidationError(exc.message_dict if hasattr(exc, "error_dict")
-                                      else {"detail": exc.messages}) from exc
+                raise drf_error(exc) from exc
         else:
             coach = get_coach(request.user, pk, Perm.COACH_VIEW)
         return Response({
@@ -182,8 +170,8 @@ class CoachViewSet(viewsets.ReadOnlyModelViewSet):
         q = self.request.query_params
         return selectors.coach_list(
             user=self.request.user, search=q.get("search", ""), status=q.get("status", ""),
-            site_id=_int_param(self.request, "site"),
-            program_id=_int_param(self.request, "program"),
+            site_id=id_param(self.request, "site"),
+            program_id=id_param(self.request, "program"),
         )
 
     def get_object(self) -> Coach:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -43,6 +44,14 @@ def patient_list(
         current_coach_first=_current_coach_subquery("coach__first_name"),
         current_coach_last=_current_coach_subquery("coach__last_name"),
     )
+    return _filtered(qs, status=status, site_id=site_id, program_id=program_id, search=search,
+                     identified=lambda: patient_scope_q(user, Perm.PATIENT_VIEW_IDENTIFIED))
+
+
+def _filtered(qs: QuerySet[Any], *, status: str, site_id: int | None, program_id: int | None,
+              search: str, identified: Callable[[], Q | None]) -> QuerySet[Any]:
+    """A person list's filters and order; `identified` scopes the name search (it is asked
+    only when there is a search)."""
     if status:
         qs = qs.filter(status=status)
     if site_id:
@@ -50,7 +59,7 @@ def patient_list(
     if program_id:
         qs = qs.filter(program_id=program_id)
     if search:
-        qs = qs.filter(_search_q(search, patient_scope_q(user, Perm.PATIENT_VIEW_IDENTIFIED)))
+        qs = qs.filter(_search_q(search, identified()))
     return qs.order_by("last_name", "first_name", "id")
 
 
@@ -84,15 +93,8 @@ def coach_list(
     qs = _flag(qs, user, kind="coach").annotate(
         current_patients=Count("matches", filter=Q(matches__ended_on__isnull=True)),
     )
-    if status:
-        qs = qs.filter(status=status)
-    if site_id:
-        qs = qs.filter(program__site_id=site_id)
-    if program_id:
-        qs = qs.filter(program_id=program_id)
-    if search:
-        qs = qs.filter(_search_q(search, coach_scope_q(user, Perm.COACH_VIEW_IDENTIFIED)))
-    return qs.order_by("last_name", "first_name", "id")
+    return _filtered(qs, status=status, site_id=site_id, program_id=program_id, search=search,
+                     identified=lambda: coach_scope_q(user, Perm.COACH_VIEW_IDENTIFIED))
 
 
 def patient_for_view(*, user: Any, pk: Any, perm: Perm = Perm.PATIENT_VIEW) -> Patient:

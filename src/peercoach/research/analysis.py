@@ -163,6 +163,11 @@ def ancova(frame: pd.DataFrame, reference: str) -> list[Effect]:
     if _enough(frame, reference):
         return []
     fit = smf.ols(_formula(reference), data=frame).fit()
+    return _arm_effects(fit, frame, reference)
+
+
+def _arm_effects(fit: Any, frame: pd.DataFrame, reference: str) -> list[Effect]:
+    """Each arm's difference from `reference` in a fitted `_formula` model, with its 95% CI."""
     ci = fit.conf_int(alpha=1 - CONFIDENCE)
     effects = []
     for arm in sorted(set(frame["arm"]) - {reference}):
@@ -233,15 +238,7 @@ def mixed_model(frame: pd.DataFrame, reference: str) -> Mixed | None:
     coach_var = max(0.0, float(np.asarray(fit.cov_re)[0, 0]))
     resid = float(fit.scale)
     icc = coach_var / (coach_var + resid) if coach_var + resid > 0 else 0.0
-    ci = fit.conf_int(alpha=1 - CONFIDENCE)
-    effects = []
-    for arm in sorted(set(frame["arm"]) - {reference}):
-        term = _term(reference, arm)
-        if term not in fit.params.index:
-            continue
-        effects.append(Effect(arm=arm, reference=reference, difference=float(fit.params[term]),
-                              ci_low=float(ci.loc[term, 0]), ci_high=float(ci.loc[term, 1]),
-                              p_value=float(fit.pvalues[term]), n=int(fit.nobs)))
+    effects = _arm_effects(fit, frame, reference)
     note = ""
     if coach_var < 1e-8 * max(resid, 1e-12):
         note = "The coach variance was estimated at zero: no clustering detected."

@@ -1,18 +1,16 @@
 """Charts of a study's reports as SVG (matplotlib, Agg), each with a text alternative.
 
-Like ``assessments.charts``: deterministic output (fixed hash salt, no date), text kept as
-text (``svg.fonttype = none``), a ``<title>`` and ``<desc>`` at the top with ``role="img"``,
-Okabe-Ito colours with a distinct marker per series, and every chart's numbers in a table
-on the same page. The CONSORT diagram is drawn by hand in ``consort.py``.
+With the style and SVG writer of ``assessments.charts``: deterministic output (fixed hash
+salt, no date), text kept as text (``svg.fonttype = none``), a ``<title>`` and ``<desc>`` at
+the top with ``role="img"``, Okabe-Ito colours with a distinct marker per series, and every
+chart's numbers in a table on the same page. The CONSORT diagram is drawn by hand in
+``consort.py``.
 """
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Sequence
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 import matplotlib
 
@@ -21,6 +19,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
 from peercoach.assessments import instruments  # noqa: E402
+from peercoach.assessments.charts import figure_svg, rc_params  # noqa: E402
 
 from .analysis import Analysis, Meta, OutcomeResult  # noqa: E402
 from .fidelity import Fidelity  # noqa: E402
@@ -28,30 +27,6 @@ from .fidelity import Fidelity  # noqa: E402
 BLUE, ORANGE, GREEN, GREY, PURPLE = "#0072B2", "#D55E00", "#009E73", "#555555", "#CC79A7"
 ARM_STYLES = [(BLUE, "o"), (ORANGE, "s"), (GREEN, "^"), (PURPLE, "D")]
 SALT = "peercoach-research"
-
-
-def _rc() -> Any:
-    return {
-        "svg.hashsalt": SALT,
-        "svg.fonttype": "none",
-        "font.family": "sans-serif",
-        "font.sans-serif": ["DejaVu Sans"],
-        "font.size": 11,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.titlesize": "medium",
-    }
-
-
-def _svg(fig: Figure, title: str, description: str, chart_id: str) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None, "Title": title})
-    text = buffer.getvalue().decode("utf-8")
-    title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
-    accessible = (f' role="img" aria-labelledby={quoteattr(title_id + " " + desc_id)}>\n'
-                  f"<title id={quoteattr(title_id)}>{escape(title)}</title>\n"
-                  f"<desc id={quoteattr(desc_id)}>{escape(description)}</desc>")
-    return re.sub(r"(<svg\b[^>]*?)>", lambda m: m.group(1) + accessible, text, count=1)
 
 
 def _empty(fig: Figure, message: str) -> None:
@@ -103,7 +78,7 @@ def effects_svg(result: Analysis, meta: Meta) -> str:
     """Each arm's difference from the control arm, ANCOVA and mixed model, 95% CIs."""
     title = "Difference between arms in change from baseline, adjusted for baseline"
     rows = _effect_rows(result, meta)
-    with matplotlib.rc_context(_rc()):
+    with matplotlib.rc_context(rc_params(salt=SALT)):
         fig = Figure(figsize=(8, 1.4 + 0.55 * max(len(rows), 2)), layout="constrained")
         if not rows:
             _empty(fig, "Not enough data yet (each arm needs 2 patients with both answers)")
@@ -133,7 +108,7 @@ def effects_svg(result: Analysis, meta: Meta) -> str:
             ax.plot([], [], "s", color=ORANGE, label="Mixed model (coach random effect)")
             ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False,
                       fontsize="small")
-        return _svg(fig, title, describe_effects(result, meta), "effects-chart")
+        return figure_svg(fig, title, describe_effects(result, meta), "effects-chart")
 
 
 # --- Important improvement per arm -------------------------------------------------------------
@@ -161,7 +136,7 @@ def improvement_svg(result: Analysis, meta: Meta) -> str:
     groups = [(o, [s for s in o.improvement if s.share is not None]) for o in result.outcomes]
     groups = [(o, shares) for o, shares in groups if shares]
     arms = list(dict.fromkeys(s.arm for _, shares in groups for s in shares))
-    with matplotlib.rc_context(_rc()):
+    with matplotlib.rc_context(rc_params(salt=SALT)):
         fig = Figure(figsize=(8, 1.6 + 0.5 * max(len(groups), 2)), layout="constrained")
         if not groups:
             _empty(fig, "No patient has a baseline and a follow-up answer yet")
@@ -193,7 +168,7 @@ def improvement_svg(result: Analysis, meta: Meta) -> str:
             ax.grid(axis="x", color="#dddddd", linewidth=0.8)
             ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(arms),
                       frameon=False, fontsize="small")
-        return _svg(fig, title, describe_improvement(result, meta), "improvement-chart")
+        return figure_svg(fig, title, describe_improvement(result, meta), "improvement-chart")
 
 
 # --- Dose-response -------------------------------------------------------------------------------
@@ -213,7 +188,7 @@ def describe_dose(outcome: OutcomeResult, meta: Meta) -> str:
 def dose_svg(outcome: OutcomeResult, meta: Meta, chart_id: str = "dose-chart") -> str:
     title = f"Change from baseline against reached contacts: {_label(outcome, meta)}"
     dose = outcome.dose
-    with matplotlib.rc_context(_rc()):
+    with matplotlib.rc_context(rc_params(salt=SALT)):
         fig = Figure(figsize=(7, 4.2), layout="constrained")
         if dose is None:
             _empty(fig, "Not enough coached patients with both answers yet")
@@ -232,7 +207,7 @@ def dose_svg(outcome: OutcomeResult, meta: Meta, chart_id: str = "dose-chart") -
             ax.set_ylabel(f"Change in {_name(outcome.instrument)} (points)")
             ax.grid(color="#eeeeee", linewidth=0.8)
             ax.legend(loc="best", frameon=False, fontsize="small")
-        return _svg(fig, title, describe_dose(outcome, meta), chart_id)
+        return figure_svg(fig, title, describe_dose(outcome, meta), chart_id)
 
 
 # --- Dose received (fidelity) --------------------------------------------------------------------
@@ -255,7 +230,7 @@ def doses_svg(fidelity: Fidelity, arm_ids: Sequence[int] | None = None) -> str:
     chosen = [d for d in fidelity.doses if d.n and (arm_ids is None or d.arm_id in arm_ids)]
     values = {d.arm_id: [p.reached for p in fidelity.patients if p.arm_id == d.arm_id]
               for d in chosen}
-    with matplotlib.rc_context(_rc()):
+    with matplotlib.rc_context(rc_params(salt=SALT)):
         fig = Figure(figsize=(8, 3.8), layout="constrained")
         if not chosen:
             _empty(fig, "Nobody has been randomized yet")
@@ -278,4 +253,4 @@ def doses_svg(fidelity: Fidelity, arm_ids: Sequence[int] | None = None) -> str:
             ax.set_xlabel("Reached contacts")
             ax.set_ylabel("Patients")
             ax.legend(loc="upper right", frameon=False, fontsize="small")
-        return _svg(fig, title, describe_doses(fidelity), "doses-chart")
+        return figure_svg(fig, title, describe_doses(fidelity), "doses-chart")

@@ -11,8 +11,6 @@ as an export.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +22,7 @@ from django.utils import timezone
 
 from peercoach.assessments import instruments
 from peercoach.core import audit
+from peercoach.core.downloads import attachment, csv_download
 from peercoach.core.models import AuditAction
 from peercoach.core.policy import Perm, actor_for, rule, with_identified_flag
 from peercoach.people.models import Coach, Patient
@@ -55,33 +54,6 @@ def _audit(request: HttpRequest, study: Study, report: str, fmt: str = "html") -
     action = AuditAction.VIEW if fmt in ("html", "svg") else AuditAction.EXPORT
     audit.record(actor=request.user, action=action, target=study,
                  details={"report": report, "format": fmt})
-
-
-def _safe(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula is quoted; numbers stay numbers."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value
-
-
-def _csv(name: str, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> HttpResponse:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_safe(value) for value in row])
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
-def _download(body: bytes | str, content_type: str, name: str) -> HttpResponse:
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
 
 
 def _r(value: float | None, places: int = 3) -> str:
@@ -193,23 +165,25 @@ def fidelity_csv(request: HttpRequest, pk: int) -> HttpResponse:
     if level == "pair":
         patients = _patient_labels(request.user, {r.patient_id for r in found.pairs})
         coaches = _coach_labels(request.user, {r.coach_id for r in found.pairs})
-        return _csv(name, ["patient", "coach", "arm", "started_on", "ended_on", *TALLY_HEADER],
-                    ([patients.get(r.patient_id, ""), coaches.get(r.coach_id, ""),
-                      arms.get(r.arm_id or 0, ""), r.started_on.isoformat(),
-                      r.ended_on.isoformat() if r.ended_on else "", *_tally_cells(r.tally)]
-                     for r in found.pairs))
+        return csv_download(
+            name, ["patient", "coach", "arm", "started_on", "ended_on", *TALLY_HEADER],
+            ([patients.get(r.patient_id, ""), coaches.get(r.coach_id, ""),
+              arms.get(r.arm_id or 0, ""), r.started_on.isoformat(),
+              r.ended_on.isoformat() if r.ended_on else "", *_tally_cells(r.tally)]
+             for r in found.pairs))
     if level == "patient":
         patients = _patient_labels(request.user, {p.patient_id for p in found.patients})
-        return _csv(name, ["patient", "arm", "planned", "due_so_far", "reached", "on_time",
-                           "sections", "goals"],
-                    ([patients.get(p.patient_id, ""), arms.get(p.arm_id or 0, ""), p.planned,
-                      p.due, p.reached, p.on_time, p.sections, p.goals]
-                     for p in found.patients))
+        return csv_download(
+            name, ["patient", "arm", "planned", "due_so_far", "reached", "on_time", "sections",
+                   "goals"],
+            ([patients.get(p.patient_id, ""), arms.get(p.arm_id or 0, ""), p.planned, p.due,
+              p.reached, p.on_time, p.sections, p.goals] for p in found.patients))
     groups = {"coach": found.coaches, "site": found.sites, "arm": found.arms}[level]
     labels = (_coach_labels(request.user, {g.key for g in groups}) if level == "coach"
               else {g.key: g.name for g in groups})
-    return _csv(name, [level, "pairs", *TALLY_HEADER],
-                ([labels.get(g.key, ""), g.pairs, *_tally_cells(g.tally)] for g in groups))
+    return csv_download(name, [level, "pairs", *TALLY_HEADER],
+                        ([labels.get(g.key, ""), g.pairs, *_tally_cells(g.tally)]
+                         for g in groups))
 
 
 # --- CONSORT -------------------------------------------------------------------------------------
@@ -238,8 +212,8 @@ def consort_page(request: HttpRequest, pk: int) -> HttpResponse:
 def consort_svg(request: HttpRequest, pk: int) -> HttpResponse:
     study, _, flow = _flow(request, pk)
     _audit(request, study, "consort", "svg")
-    return _download(consort.svg(consort.diagram(flow)), "image/svg+xml",
-                     f"{_slug(study)}-consort.svg")
+    return attachment(consort.svg(consort.diagram(flow)), "image/svg+xml",
+                      f"{_slug(study)}-consort.svg")
 
 
 def _subtitle(flow: consort.Flow) -> str:
@@ -255,14 +229,14 @@ def consort_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     _audit(request, study, "consort", "pdf")
     body = consort.pdf(consort.diagram(flow), notes=flow.definitions,
                        subtitle=_subtitle(flow))
-    return _download(body, "application/pdf", f"{_slug(study)}-consort.pdf")
+    return attachment(body, "application/pdf", f"{_slug(study)}-consort.pdf")
 
 
 @rule(Perm.STUDY_REPORT)
 def consort_csv(request: HttpRequest, pk: int) -> HttpResponse:
     study, _, flow = _flow(request, pk)
     _audit(request, study, "consort", "csv")
-    return _csv(f"{_slug(study)}-consort.csv", ["arm", "box", "n"], flow.rows())
+    return csv_download(f"{_slug(study)}-consort.csv", ["arm", "box", "n"], flow.rows())
 
 
 # --- RE-AIM ---------------------------------------------------------------------------------------
@@ -312,8 +286,8 @@ def reaim_csv(request: HttpRequest, pk: int) -> HttpResponse:
     _audit(request, study, "re-aim", "csv")
     rows = ([d.name, f.label, f.value, f.how] for d in (summary.dimensions if summary else [])
             for f in d.figures)
-    return _csv(f"{_slug(study)}-re-aim.csv", ["dimension", "figure", "value", "how_computed"],
-                rows)
+    return csv_download(f"{_slug(study)}-re-aim.csv",
+                        ["dimension", "figure", "value", "how_computed"], rows)
 
 
 # --- Outcome analysis ---------------------------------------------------------------------------
@@ -402,4 +376,4 @@ def outcomes_csv(request: HttpRequest, pk: int) -> HttpResponse:
                     _r(s.diff_high) if s else "",
                     _r(d.slope) if d else "", _r(d.ci_low) if d else "",
                     _r(d.ci_high) if d else "", d.n if d else "", " ".join(o.notes)])
-    return _csv(f"{_slug(study)}-outcomes.csv", header, rows)
+    return csv_download(f"{_slug(study)}-outcomes.csv", header, rows)

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from peercoach.core.models import TimeStampedModel
+from peercoach.core.models import CoachAttendance, TimeStampedModel
 from peercoach.people.models import PersonEvent
 
 
@@ -256,22 +256,15 @@ class SupervisionSession(TimeStampedModel):
                                             "leave the coach empty."})
 
 
-class SessionAttendance(models.Model):
+class SessionAttendance(CoachAttendance):
     session = models.ForeignKey(SupervisionSession, on_delete=models.CASCADE,
                                 related_name="attendance")
     coach = models.ForeignKey("people.Coach", on_delete=models.PROTECT,
                               related_name="supervision_attendance")
-    attended = models.BooleanField()
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="+")
-    recorded_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["session", "coach"],
                                                name="one_supervision_attendance_per_coach")]
-
-    def __str__(self) -> str:
-        return f"{self.coach} {'attended' if self.attended else 'missed'} {self.session}"
 
 
 class Tip(models.Model):

@@ -11,6 +11,7 @@ Lookups of one record answer 404 for both "missing" and "not yours".
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -87,16 +88,24 @@ def _any(clauses: list[Q]) -> Q | None:
     return combined
 
 
-def session_scope_q(user: Any, perm: Perm = Perm.SUPERVISION_JOIN) -> Q | None:
+def _sites_or_own_q(user: Any, perm: Perm, *, site_field: str,
+                    own: Callable[[Actor], list[Q]]) -> Q | None:
+    """Rows whose `site_field` is one of the user's sites for `perm`, or, for a coach, rows
+    matching one of `own(actor)` (None: nothing in scope)."""
     actor = actor_for(user)
     clauses = []
     sites = actor.sites_with(perm)
     if sites:
-        clauses.append(Q(program__site_id__in=sites))
+        clauses.append(Q(**{f"{site_field}__in": sites}))
     if _is_coach(actor, perm):
-        clauses.append(Q(kind=SupervisionKind.GROUP, program_id__in=_coach_program(actor)))
-        clauses.append(Q(kind=SupervisionKind.INDIVIDUAL, coach_id=actor.coach_id))
+        clauses.extend(own(actor))
     return _any(clauses)
+
+
+def session_scope_q(user: Any, perm: Perm = Perm.SUPERVISION_JOIN) -> Q | None:
+    return _sites_or_own_q(user, perm, site_field="program__site_id", own=lambda actor: [
+        Q(kind=SupervisionKind.GROUP, program_id__in=_coach_program(actor)),
+        Q(kind=SupervisionKind.INDIVIDUAL, coach_id=actor.coach_id)])
 
 
 def sessions_for(user: Any, perm: Perm = Perm.SUPERVISION_JOIN) -> QuerySet[SupervisionSession]:
@@ -144,14 +153,8 @@ def get_schedule(user: Any, pk: Any) -> GroupSchedule:
 
 
 def tip_scope_q(user: Any, perm: Perm = Perm.SUPERVISION_JOIN) -> Q | None:
-    actor = actor_for(user)
-    clauses = []
-    sites = actor.sites_with(perm)
-    if sites:
-        clauses.append(Q(program__site_id__in=sites))
-    if _is_coach(actor, perm):
-        clauses.append(Q(program_id__in=_coach_program(actor)))
-    return _any(clauses)
+    return _sites_or_own_q(user, perm, site_field="program__site_id", own=lambda actor: [
+        Q(program_id__in=_coach_program(actor))])
 
 
 def tips_for(user: Any) -> QuerySet[Tip]:
@@ -163,14 +166,8 @@ def tips_for(user: Any) -> QuerySet[Tip]:
 
 
 def wellbeing_for(user: Any, perm: Perm = Perm.WELLBEING_VIEW) -> QuerySet[WellbeingCheck]:
-    actor = actor_for(user)
-    clauses = []
-    sites = actor.sites_with(perm)
-    if sites:
-        clauses.append(Q(coach__program__site_id__in=sites))
-    if _is_coach(actor, perm):
-        clauses.append(Q(coach_id=actor.coach_id))
-    scope = _any(clauses)
+    scope = _sites_or_own_q(user, perm, site_field="coach__program__site_id",
+                            own=lambda actor: [Q(coach_id=actor.coach_id)])
     if scope is None:
         return WellbeingCheck.objects.none()
     return WellbeingCheck.objects.filter(scope).select_related("coach")

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from peercoach.core.models import TimeStampedModel
+from peercoach.core.models import CoachAttendance, TimeStampedModel
 
 
 class SessionKind(models.TextChoices):
@@ -34,19 +34,12 @@ class TrainingSession(TimeStampedModel):
         return f"{self.get_kind_display()} on {self.held_on}"
 
 
-class Attendance(models.Model):
+class Attendance(CoachAttendance):
     session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE,
                                 related_name="attendance")
     coach = models.ForeignKey("people.Coach", on_delete=models.PROTECT,
                               related_name="training_attendance")
-    attended = models.BooleanField()
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="+")
-    recorded_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["session", "coach"],
                                                name="one_attendance_per_coach_per_session")]
-
-    def __str__(self) -> str:
-        return f"{self.coach} {'attended' if self.attended else 'missed'} {self.session}"

@@ -10,13 +10,13 @@ people. Run from the repository root with the project's virtualenv::
                                                      # (solve() as is, and its fast path forced)
     python benchmarks/bench_matching.py scale        # 5,000 patients x 2,500 coaches (cap 2)
     python benchmarks/bench_matching.py national     # 100,000 x 50,000 over 150 sites
+                                                     # (log-normal site sizes, up to 4,931)
+    python benchmarks/bench_matching.py national_uniform  # the same over 150 equal sites
     python benchmarks/bench_matching.py greedy       # optimum vs greedy on real scores
     python benchmarks/bench_matching.py profile      # where plan() spends time and memory
-    python benchmarks/bench_matching.py whatif       # plan() with the candidate solve()
 
-``all`` runs ``profile`` and ``whatif`` only when the large program misses a goal (plan
-within 2x the bare solve's time, peak RSS under 1 GB). ``whatif`` also times LAPJV
-(the `lap` package, not a project dependency) when ``--lap-path DIR`` points at it.
+``all`` runs ``profile`` only when the large program misses a goal (plan within 2x the
+bare solve's time, peak RSS under 1 GB).
 
 Every timed measurement runs in a fresh subprocess of this script (``_child ...``) so its
 peak memory is its own: the child reads ``getrusage(RUSAGE_SELF).ru_maxrss`` (and
@@ -41,16 +41,17 @@ import hashlib
 import io
 import itertools
 import json
-import math
 import os
+import pickle
 import platform
 import pstats
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -259,13 +260,23 @@ def site_inputs(rng: np.random.Generator, pool: ZipPool,
 
 
 def national_sites(n_sites: int, n_patients: int, n_coaches: int, seed: int,
-                   largest: int = 5000) -> list[tuple[int, int]]:
+                   largest: int = 5000, layout: str = "lognormal") -> list[tuple[int, int]]:
     """(patients, coaches) per site: log-normal sizes, coach supply varying by site.
+
+    ``layout="uniform"`` shares both out equally instead (667 patients and 333 or 334
+    coaches per site for the national run): the run the issue's reference figures for a
+    bare solve (about 5 s and 100 MB) describe.
 
     Sizes are log-normal (sigma 0.7, as benchmarks/generate.py draws them: a few big
     medical centers, many small clinics), with no site over `largest` patients (the
     large program): the excess is spread over the other sites.
     """
+    if layout == "uniform":
+        patients_u = np.full(n_sites, n_patients // n_sites)
+        patients_u[:n_patients - int(patients_u.sum())] += 1
+        coaches_u = np.full(n_sites, n_coaches // n_sites)
+        coaches_u[n_sites - (n_coaches - int(coaches_u.sum())):] += 1
+        return list(zip(patients_u.tolist(), coaches_u.tolist(), strict=True))
     rng = np.random.default_rng(seed)
     share = rng.lognormal(0.0, 0.7, n_sites)
     share /= share.sum()
@@ -321,152 +332,6 @@ def pairs_digest(pairs: Sequence[tuple[Any, ...]]) -> str:
     return hashlib.sha256(json.dumps(list(pairs)).encode()).hexdigest()[:16]
 
 
-# --- A candidate solve(): what the report proposes for src/peercoach/matching/solver.py ---
-
-
-def candidate_solve(scores: Any, capacities: Any, allowed: Any = None, *,
-                    backend: str = "scipy") -> list[tuple[int, int]]:
-    """solver.solve with the same algorithm and the same pairs, in about half the memory.
-
-    The current solve() keeps ``scores[mask]`` (a full copy) and the bonus-weighted full
-    matrix alive through the LSA call, and calls LSA with ``maximize=True``, for which
-    scipy copies the expanded matrix twice (once when minimizing). Here the expanded cost
-    matrix is built once, negated in place and in the orientation LSA wants, so the only
-    big arrays during the LSA are it and scipy's one copy. ``backend="lapjv"`` hands the
-    same cost matrix to `lap.lapjv` (Jonker-Volgenant with its initialization phase).
-    """
-    matrix, caps, mask = solver._validate(scores, capacities, allowed)
-    n_patients, n_coaches = matrix.shape
-    useful = np.minimum(caps, mask.sum(axis=0))
-    if n_patients == 0 or useful.sum() == 0:
-        return []
-    slot_coach = np.repeat(np.arange(n_coaches), useful)
-    if mask.any():
-        hi = float(np.max(matrix, where=mask, initial=-np.inf))
-        lo = float(np.min(matrix, where=mask, initial=np.inf))
-    else:
-        hi = lo = 0.0
-    bonus = (hi - lo + 1.0) * (min(n_patients, slot_coach.size) + 1)
-    tall = n_patients > slot_coach.size
-    if tall:  # LSA transposes (and copies) tall matrices: hand it the wide one.
-        cost = np.ascontiguousarray(matrix.T[slot_coach])
-        forbid = ~mask.T[slot_coach]
-    else:
-        cost = matrix[:, slot_coach]
-        forbid = ~mask[:, slot_coach]
-    cost -= lo  # then + bonus: the same two roundings as solve(), so the same ties
-    cost += bonus
-    np.negative(cost, out=cost)  # a minimization: scipy makes no extra negated copy
-    cost[forbid] = 0.0
-    del forbid
-    if backend == "lapjv":
-        import lap
-
-        _, x, _ = lap.lapjv(cost, extend_cost=True)
-        r = np.flatnonzero(x >= 0)
-        c = x[r]
-    else:
-        r, c = linear_sum_assignment(cost)
-    rows, cols = (c, r) if tall else (r, c)
-    coaches = slot_coach[cols]
-    keep = mask[rows, coaches]
-    return sorted(zip(rows[keep].tolist(), coaches[keep].tolist(), strict=True))
-
-
-class CandidateEncoded:
-    """scoring._Encoded with each attribute computed on first use.
-
-    component_tables builds one _Encoded per side for each of the 7 components, and
-    explain() builds two per in-person pair (to get one distance); each encodes every
-    field although a component reads one or two. Same arrays, same values.
-    """
-
-    def __init__(self, people: Sequence[Person]) -> None:
-        self.people = people
-        self.n = len(people)
-
-    @functools.cached_property
-    def age(self) -> np.ndarray:
-        return np.array([p.age if p.age is not None else np.nan for p in self.people],
-                        dtype=np.float64)
-
-    @functools.cached_property
-    def era(self) -> np.ndarray:
-        return scoring._codes([p.service_era if p.service_era not in ("", "none") else None
-                               for p in self.people])
-
-    @functools.cached_property
-    def gender(self) -> np.ndarray:
-        return scoring._codes([p.gender or None for p in self.people])
-
-    @functools.cached_property
-    def preference(self) -> np.ndarray:
-        return scoring._codes([p.gender_preference or None for p in self.people])
-
-    @functools.cached_property
-    def language(self) -> np.ndarray:
-        return scoring._codes([p.language or None for p in self.people])
-
-    @functools.cached_property
-    def sets(self) -> dict[str, np.ndarray]:
-        return {name: np.array([scoring._mask(getattr(p, name), vocab) for p in self.people],
-                               dtype=np.int64) for name, vocab in scoring._SET_FIELDS.items()}
-
-    @functools.cached_property
-    def in_person(self) -> np.ndarray:
-        return np.array(["in_person" in p.modes for p in self.people], dtype=bool)
-
-    @functools.cached_property
-    def _latlon(self) -> list[tuple[float, float] | None]:
-        coords = scoring._zip_coordinates()
-        return [coords.get((p.zip_code or "")[:5]) for p in self.people]
-
-    @functools.cached_property
-    def has_zip(self) -> np.ndarray:
-        return np.array([c is not None for c in self._latlon], dtype=bool)
-
-    @functools.cached_property
-    def lat(self) -> np.ndarray:
-        return np.radians(np.array([c[0] if c else 0.0 for c in self._latlon]))
-
-    @functools.cached_property
-    def lon(self) -> np.ndarray:
-        return np.radians(np.array([c[1] if c else 0.0 for c in self._latlon]))
-
-
-def candidate_pair_miles(patient: Person, coach: Person) -> float | None:
-    """scoring._pair_miles as one scalar haversine, without building two _Encoded."""
-    coords = scoring._zip_coordinates()
-    a, b = coords.get(patient.zip_code[:5]), coords.get(coach.zip_code[:5])
-    if a is None or b is None:
-        return None
-    lat1, lon1, lat2, lon2 = (math.radians(x) for x in (*a, *b))
-    h = (math.sin((lat2 - lat1) / 2) ** 2
-         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
-    return 3958.8 * 2 * math.asin(math.sqrt(min(1.0, max(0.0, h))))
-
-
-#: What `whatif` can swap in, cumulatively: "solve" (candidate_solve), "all" (plus
-#: CandidateEncoded and candidate_pair_miles), "all_lapjv" (plus LAPJV in the solve).
-CANDIDATES = ("solve", "all", "all_lapjv")
-
-
-def install_candidate(level: str | None, lap_path: Sequence[str] = ()) -> None:
-    if not level:
-        return
-    if level not in CANDIDATES:
-        raise SystemExit(f"unknown candidate {level!r}")
-    solver.solve = candidate_solve  # type: ignore[assignment]
-    if level in ("all", "all_lapjv"):
-        scoring._Encoded = CandidateEncoded  # type: ignore[assignment,misc]
-        scoring._pair_miles = candidate_pair_miles
-    if level == "all_lapjv":
-        sys.path[:0] = list(lap_path)
-        import lap  # noqa: F401 - fail here, not inside the timed run
-
-        solver.solve = functools.partial(candidate_solve, backend="lapjv")
-
-
 # --- Children: one measurement per process -----------------------------------------------
 
 
@@ -483,7 +348,6 @@ def child_main(kind: str, params: dict[str, Any]) -> dict[str, Any]:
                            "rss_before_zip_table_mb": rss_before_zip,
                            "zip_table_mb": rss_zip - rss_before_zip}
     seed = params["seed"]
-    install_candidate(params.get("candidate"), params.get("lap_path") or ())
     if kind in ("bare_program", "bare_program_real"):
         if kind == "bare_program":
             rng = np.random.default_rng(seed)
@@ -513,8 +377,12 @@ def child_main(kind: str, params: dict[str, Any]) -> dict[str, Any]:
                    total_score=float(sum(p.score for p in result.pairs)),
                    pairs_digest=pairs_digest([(p.patient, p.coach, p.explanation)
                                               for p in result.pairs]))
-    elif kind in ("bare_national", "bare_national_real", "plan_national"):
-        sites = national_sites(params["sites"], params["patients"], params["coaches"], seed)
+    elif kind == "plan_national":
+        rss_inputs = peak_mb()
+        out.update(child_plan_national(params, weights))
+    elif kind in ("bare_national", "bare_national_real"):
+        sites = national_sites(params["sites"], params["patients"], params["coaches"], seed,
+                               layout=params.get("layout", "lognormal"))
         rss_inputs = peak_mb()
         seconds, cpu, pairs, unmatched, total = 0.0, 0.0, 0, 0, 0.0
         per_site = []
@@ -540,17 +408,7 @@ def child_main(kind: str, params: dict[str, Any]) -> dict[str, Any]:
                 cpu += time.process_time() - cpu_started
                 del scores
             else:
-                inputs = national_site_inputs(site, n_p, n_c, seed)
-                cpu_started = time.process_time()
-                started = time.perf_counter()
-                result = run_plan(inputs, weights)
-                took = time.perf_counter() - started
-                cpu += time.process_time() - cpu_started
-                k, s = len(result.pairs), float(sum(p.score for p in result.pairs))
-                unmatched += len(result.unmatched)
-                digest.update(json.dumps([(p.patient, p.coach, p.explanation)
-                                          for p in result.pairs]).encode())
-                del inputs, result
+                raise AssertionError(kind)
             seconds += took
             pairs += k
             total += s
@@ -569,6 +427,71 @@ def child_main(kind: str, params: dict[str, Any]) -> dict[str, Any]:
                peak_rss_mb=peak, peak_increase_mb=peak - rss_imports,
                peak_increase_over_inputs_mb=peak - rss_inputs, ru_maxrss_mb=maxrss_mb())
     return out
+
+
+def cache_national_inputs(params: dict[str, Any], directory: Path) -> list[int]:
+    """Every national site's people, pickled one file per site; largest site first.
+
+    The PeerCoach run reads them back one by one while it plans (that reading is timed
+    with it), so the whole country's people are never in memory at once.
+    """
+    sites = national_sites(params["sites"], params["patients"], params["coaches"],
+                           params["seed"], layout=params.get("layout", "lognormal"))
+    for site, (n_p, n_c) in enumerate(sites):
+        inputs = national_site_inputs(site, n_p, n_c, params["seed"])
+        inputs["do_not_pair"] = np.argwhere(inputs["do_not_pair"])
+        inputs["rejected"] = np.argwhere(inputs["rejected"])
+        with open(directory / f"site-{site}.pickle", "wb") as fh:
+            pickle.dump(inputs, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return sorted(range(len(sites)), key=lambda i: -sites[i][0] * sites[i][1])
+
+
+def load_national_sites(directory: Path, order: Sequence[int], weights: dict[str, float]
+                        ) -> Iterator[planner.Site]:
+    for site in order:
+        with open(directory / f"site-{site}.pickle", "rb") as fh:
+            inputs = pickle.load(fh)
+        shape = (len(inputs["patients"]), len(inputs["coaches"]))
+        masks = []
+        for key in ("do_not_pair", "rejected"):
+            mask = np.zeros(shape, dtype=bool)
+            mask[tuple(inputs[key].T)] = True
+            masks.append(mask)
+        n_coaches = shape[1]
+        yield planner.Site(inputs["patients"], inputs["coaches"], inputs["capacities"],
+                           weights, do_not_pair=masks[0], rejected=masks[1],
+                           facts=planner.PoolFacts(active_coaches=n_coaches,
+                                                   ready_coaches=n_coaches))
+
+
+def child_plan_national(params: dict[str, Any], weights: dict[str, float]) -> dict[str, Any]:
+    """planner.plan_sites over every national site, as PeerCoach would run them."""
+    order = params["order"]
+    cpu_started = time.process_time()
+    started = time.perf_counter()
+    results: dict[int, planner.PlanResult] = {}
+    for index, result in planner.plan_sites(
+            load_national_sites(Path(params["cache"]), order, weights),
+            workers=params.get("workers")):
+        results[order[index]] = result
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    digest = hashlib.sha256()
+    pairs = unmatched = 0
+    total = 0.0
+    for site in sorted(results):
+        result = results[site]
+        pairs += len(result.pairs)
+        unmatched += len(result.unmatched)
+        total += float(sum(p.score for p in result.pairs))
+        digest.update(json.dumps([(p.patient, p.coach, p.explanation)
+                                  for p in result.pairs]).encode())
+    largest = order[0]
+    return {"seconds": seconds, "cpu_seconds": cpu, "pairs": pairs, "unmatched": unmatched,
+            "total_score": total, "workers": params.get("workers") or planner.default_workers(),
+            "largest_site": {"index": largest, "seconds": round(results[largest].seconds, 4)},
+            "per_site_seconds": [round(results[i].seconds, 4) for i in sorted(results)],
+            "pairs_digest": digest.hexdigest()[:16]}
 
 
 def run_child(kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -604,8 +527,7 @@ def interleaved_runs(variants: Sequence[tuple[str, dict[str, Any]]], repeat: int
         for (kind, params), bucket in zip(variants, runs, strict=True):
             res = run_child(kind, params)
             bucket.append(res)
-            label = kind + (f" [candidate {params['candidate']}]" if params.get("candidate")
-                            else "")
+            label = kind + (f" [{params['workers']} worker(s)]" if params.get("workers") else "")
             print(f"  run {r + 1}/{repeat} {label}: {res['seconds']:.2f} s "
                   f"(CPU {res['cpu_seconds']:.2f} s), "
                   f"peak RSS {res['peak_rss_mb']:.0f} MB "
@@ -790,7 +712,7 @@ def part_scale(args: argparse.Namespace) -> dict[str, Any]:
           f"plan peak {ours['max_peak_rss_mb']:.0f} MB (goal < {MEMORY_GOAL_MB:.0f} MB), of "
           f"which {ours['median_zip_table_mb']:.0f} MB is the ZIP table")
     if not (result["meets_time_goal"] and result["meets_memory_goal"]):
-        print("GOAL MISSED: see `profile` and `whatif`.")
+        print("GOAL MISSED: see `profile`.")
     return result
 
 
@@ -809,24 +731,32 @@ def _table(rows: list[tuple[str, dict[str, Any]]]) -> str:
 # --- 3. National run ---------------------------------------------------------------------
 
 
-def part_national(args: argparse.Namespace) -> dict[str, Any]:
+def part_national(args: argparse.Namespace, layout: str = "lognormal") -> dict[str, Any]:
     params = {"sites": args.sites, "patients": args.national_patients,
-              "coaches": args.national_coaches, "seed": args.seed}
+              "coaches": args.national_coaches, "seed": args.seed, "layout": layout}
     sizes = national_sites(args.sites, args.national_patients, args.national_coaches,
-                           args.seed)
+                           args.seed, layout=layout)
     pats = sorted(p for p, _ in sizes)
-    print(f"\n## National: {args.national_patients:,} patients, {args.national_coaches:,} "
+    print(f"\n## National ({layout} sites): {args.national_patients:,} patients, "
+          f"{args.national_coaches:,} "
           f"coaches, {args.sites} sites (patients per site {pats[0]}..{pats[-1]}, median "
           f"{pats[len(pats) // 2]}), {args.repeat} runs each", flush=True)
-    bare, real, ours = (summarize(r) for r in interleaved_runs(
-        [("bare_national", params), ("bare_national_real", params), ("plan_national", params)],
-        args.repeat))
+    with tempfile.TemporaryDirectory(prefix="bench-national-") as cache:
+        order = cache_national_inputs(params, Path(cache))
+        planned = dict(params, cache=cache, order=order)
+        bare, real, ours, serial = (summarize(r) for r in interleaved_runs(
+            [("bare_national", params), ("bare_national_real", params),
+             ("plan_national", planned), ("plan_national", dict(planned, workers=1))],
+            args.repeat))
+    if ours["runs"][0]["pairs_digest"] != serial["runs"][0]["pairs_digest"]:
+        raise SystemExit("plan_sites with one worker and with several gave different pairs")
     result = {"params": params,
               "patients_per_site": {"min": pats[0], "median": pats[len(pats) // 2],
                                     "max": pats[-1]},
               "bare_lsa_random": bare, "bare_lsa_peercoach_scores": real,
-              "peercoach_plan": ours,
+              "peercoach_plan": ours, "peercoach_plan_one_worker": serial,
               "time_ratio": ours["median_seconds"] / bare["median_seconds"],
+              "time_ratio_one_worker": serial["median_seconds"] / bare["median_seconds"],
               "time_ratio_vs_lsa_on_own_scores": ours["median_seconds"] / real["median_seconds"],
               "cpu_ratio": ours["median_cpu_seconds"] / bare["median_cpu_seconds"],
               "cpu_ratio_vs_lsa_on_own_scores": (ours["median_cpu_seconds"]
@@ -836,9 +766,11 @@ def part_national(args: argparse.Namespace) -> dict[str, Any]:
                   "plan": ours["runs"][-1].get("per_site_seconds")}}
     print(_table([("bare LSA per site, random scores", bare),
                   ("bare LSA per site, PeerCoach's scores", real),
-                  ("PeerCoach planner.plan per site", ours)]))
+                  (f"PeerCoach planner.plan_sites, {ours['runs'][0]['workers']} workers", ours),
+                  ("PeerCoach planner.plan_sites, 1 worker", serial)]))
     print(f"\nplan / bare (random): {result['time_ratio']:.2f} wall, "
-          f"{result['cpu_ratio']:.2f} CPU; plan / bare (own scores): "
+          f"{result['cpu_ratio']:.2f} CPU; one worker: "
+          f"{result['time_ratio_one_worker']:.2f} wall; plan / bare (own scores): "
           f"{result['time_ratio_vs_lsa_on_own_scores']:.2f} wall, "
           f"{result['cpu_ratio_vs_lsa_on_own_scores']:.2f} CPU; largest site "
           f"{ours['runs'][0]['largest_site']}")
@@ -1112,53 +1044,6 @@ def part_profile(args: argparse.Namespace) -> dict[str, Any]:
 # --- What if: the proposed solve() (and, optionally, LAPJV) on the same program ----------
 
 
-def part_whatif(args: argparse.Namespace) -> dict[str, Any]:
-    """plan() as it is against plan() with the candidate changes, on the same people."""
-    program: dict[str, Any] = {"patients": args.patients, "coaches": args.coaches,
-                               "capacity": args.capacity, "seed": args.seed}
-    national: dict[str, Any] = {"sites": args.sites, "patients": args.national_patients,
-                                "coaches": args.national_coaches, "seed": args.seed}
-    levels: list[str | None] = [None, "solve", "all"]
-    probe = subprocess.run([sys.executable, "-c", "import sys; sys.path[:0] = sys.argv[1:]; "
-                            "import lap", *args.lap_path], capture_output=True, check=False)
-    if probe.returncode == 0:
-        levels.append("all_lapjv")
-    else:
-        print("  (`lap` is not importable: skipping the LAPJV variant; see --lap-path)")
-    labels = {None: "as it is", "solve": "candidate solve()",
-              "all": "candidate solve() + lazy _Encoded + scalar _pair_miles",
-              "all_lapjv": "all candidates, LAPJV (lap.lapjv) in solve()"}
-    out: dict[str, Any] = {"labels": {str(k): v for k, v in labels.items()}}
-    for name, kind, params, chosen in (
-            ("program", "plan_program", program, levels),
-            ("national", "plan_national", national, [lv for lv in levels if lv != "solve"])):
-        print(f"\n## What if ({name}): planner.plan with candidate changes, {args.repeat} runs "
-              "each", flush=True)
-        variants = [(kind, dict(params, candidate=lv, lap_path=args.lap_path)) for lv in chosen]
-        runs = interleaved_runs(variants, args.repeat)
-        base = runs[0][0]
-        # plan() rounds each pair's score to 4 decimals: equally good pairs picked on a tie
-        # may sum differently by up to 1e-4 per pair.
-        tolerance = 1e-4 * base["pairs"] + 1e-6
-        rows, result = [], {}
-        for level, rs in zip(chosen, runs, strict=True):
-            summary = summarize(rs)
-            summary["same_count_and_total"] = all(
-                r["pairs"] == base["pairs"]
-                and abs(r["total_score"] - base["total_score"]) <= tolerance for r in rs)
-            summary["identical_pairs_and_explanations"] = all(
-                r["pairs_digest"] == base["pairs_digest"] for r in rs)
-            result[str(level)] = summary
-            rows.append((labels[level], summary))
-        print(_table(rows))
-        for level in chosen:
-            v = result[str(level)]
-            print(f"  {labels[level]}: same count and total {v['same_count_and_total']}, "
-                  f"identical pairs and explanations {v['identical_pairs_and_explanations']}")
-        out[name] = {"params": params, "variants": result}
-    return out
-
-
 # --- Main --------------------------------------------------------------------------------
 
 
@@ -1181,7 +1066,8 @@ def save(part: str, result: dict[str, Any]) -> None:
 
 PARTS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "optimality": part_optimality, "scale": part_scale, "national": part_national,
-    "greedy": part_greedy, "profile": part_profile, "whatif": part_whatif,
+    "national_uniform": functools.partial(part_national, layout="uniform"),
+    "greedy": part_greedy, "profile": part_profile,
 }
 
 
@@ -1214,14 +1100,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--national-coaches", type=int, default=50_000)
     parser.add_argument("--greedy-sites", type=int, default=20,
                         help="national sites sampled for optimum vs greedy")
-    parser.add_argument("--lap-path", action="append", default=[],
-                        help="whatif: a directory holding the `lap` package (not a project "
-                        "dependency), e.g. from `pip install --target DIR lap`")
     args = parser.parse_args(argv)
     failed = False
     missed = True
     for part in (PARTS if args.part == "all" else [args.part]):
-        if args.part == "all" and part in ("profile", "whatif") and not missed:
+        if args.part == "all" and part == "profile" and not missed:
             print(f"\n(skipping {part}: the large program met both goals)")
             continue
         result = PARTS[part](args)

@@ -1,13 +1,16 @@
 """The matching run without Django: scores, the optimal pairs, explanations and reasons.
 
 `proposals.plan_matches` gathers the people from the database and calls `plan`;
-benchmarks and researchers can call `plan` on their own data.
+benchmarks and researchers can call `plan` on their own data, and `plan_sites` on many
+sites at once (a national run: matching within each site).
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,3 +103,95 @@ def why_unmatched(i: int, facts: PoolFacts, room: NDArray[np.bool_],
             return "Every coach with room was rejected for this patient."
         return "Every coach with room is ruled out (do not pair, or rejected)."
     return "More patients than free coach places: the places went to other patients."
+
+
+@dataclass(frozen=True)
+class Site:
+    """One site's (or program's) matching inputs: the arguments of `plan`."""
+
+    patients: Sequence[scoring.Person]
+    coaches: Sequence[scoring.Person]
+    capacities: Sequence[int] | NDArray[np.int64]
+    weights: Mapping[str, float]
+    do_not_pair: NDArray[np.bool_] | None = None
+    rejected: NDArray[np.bool_] | None = None
+    facts: PoolFacts | None = None
+
+    @property
+    def cells(self) -> int:
+        """Patients x coach places: what the exact solve's working arrays grow with."""
+        return len(self.patients) * int(np.asarray(self.capacities, dtype=np.int64).sum())
+
+
+#: While they are solved, sites together may hold at most this many (patient, coach
+#: place) cells: about 23 bytes each at the peak of `plan` (the cost matrix, the scores,
+#: the float32 copy the auction reads), so about 700 MB. A larger site runs on its own.
+MAX_CONCURRENT_CELLS = 30_000_000
+
+
+def default_workers() -> int:
+    """One worker per CPU this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def plan_sites(sites: Iterable[Site], *, workers: int | None = None,
+               max_cells: int = MAX_CONCURRENT_CELLS) -> Iterator[tuple[int, PlanResult]]:
+    """`plan` for many independent sites, several at a time; yields (index, result).
+
+    Results come as sites finish, not in input order: the index says which site each is.
+    Sites are read from `sites` only a few ahead of the workers, so a caller can load
+    them one by one and never hold a whole country's people at once; giving the largest
+    first balances the work best.
+
+    Why threads and not processes: the exact solve (scipy's `linear_sum_assignment`) and
+    the array work of scoring release the GIL, so two sites really run at once, and the
+    people and the results need no copying between processes. The plain-Python parts
+    (explanations, encoding attributes) still take turns.
+
+    Memory: a site starts only while the sites being solved stay under `max_cells`
+    cells together (a site larger than that starts once nothing else runs), so the
+    peak stays near that of the largest site alone.
+    """
+    workers = workers or default_workers()
+    lookahead = 4 * workers
+    source = iter(enumerate(sites))
+    waiting: list[tuple[int, Site]] = []
+    running: dict[Future[PlanResult], tuple[int, int]] = {}
+    passed_over: dict[int, int] = {}  # how often a waiting site let a later one go first
+    exhausted = False
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plan-site") as pool:
+        while True:
+            while not exhausted and len(waiting) < lookahead:
+                item = next(source, None)
+                if item is None:
+                    exhausted = True
+                else:
+                    waiting.append(item)
+            in_use = sum(cells for _, cells in running.values())
+            for item in list(waiting):
+                if len(running) >= workers:
+                    break
+                index, site = item
+                cells = site.cells
+                if running and in_use + cells > max_cells:
+                    passed_over[index] = passed_over.get(index, 0) + 1
+                    if passed_over[index] > lookahead:
+                        break  # it has waited long enough: nothing overtakes it now
+                    continue  # a smaller site further on may fit now
+                waiting.remove(item)
+                running[pool.submit(_plan_site, site)] = (index, cells)
+                in_use += cells
+            if not running:
+                return
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index, _ = running.pop(future)
+                yield index, future.result()
+
+
+def _plan_site(site: Site) -> PlanResult:
+    return plan(site.patients, site.coaches, site.capacities, site.weights,
+                do_not_pair=site.do_not_pair, rejected=site.rejected, facts=site.facts)

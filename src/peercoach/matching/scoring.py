@@ -126,9 +126,12 @@ class _Encoded:
     scoring run (seven components, two sides each) from encoding everything 14 times.
     """
 
-    def __init__(self, people: Sequence[Person]) -> None:
+    def __init__(self, people: Sequence[Person], codebook: dict[str, int]) -> None:
         self.people = people
         self.n = len(people)
+        # Shared with the other side's encoding so equal strings get equal codes; one
+        # book per scoring run, so runs in parallel threads never share a counter.
+        self.codebook = codebook
 
     @cached_property
     def age(self) -> NDArray[np.float64]:
@@ -138,19 +141,19 @@ class _Encoded:
     @cached_property
     def era(self) -> NDArray[np.int64]:
         return _codes([p.service_era if p.service_era not in ("", "none") else None
-                       for p in self.people])
+                       for p in self.people], self.codebook)
 
     @cached_property
     def gender(self) -> NDArray[np.int64]:
-        return _codes([p.gender or None for p in self.people])
+        return _codes([p.gender or None for p in self.people], self.codebook)
 
     @cached_property
     def preference(self) -> NDArray[np.int64]:
-        return _codes([p.gender_preference or None for p in self.people])
+        return _codes([p.gender_preference or None for p in self.people], self.codebook)
 
     @cached_property
     def language(self) -> NDArray[np.int64]:
-        return _codes([p.language or None for p in self.people])
+        return _codes([p.language or None for p in self.people], self.codebook)
 
     @cached_property
     def sets(self) -> dict[str, NDArray[np.int64]]:
@@ -179,17 +182,14 @@ class _Encoded:
         return np.radians(np.array([c[1] if c else 0.0 for c in self._latlon]))
 
 
-_CODEBOOK: dict[str, int] = {}
-
-
-def _codes(values: Iterable[str | None]) -> NDArray[np.int64]:
-    """Strings to shared integer codes; None is -1 (never equal to anything)."""
+def _codes(values: Iterable[str | None], codebook: dict[str, int]) -> NDArray[np.int64]:
+    """Strings to integer codes from `codebook` (added as met); None is -1 (never equal)."""
     out = []
     for value in values:
         if value is None:
             out.append(-1)
         else:
-            out.append(_CODEBOOK.setdefault(value, len(_CODEBOOK)))
+            out.append(codebook.setdefault(value, len(codebook)))
     return np.array(out, dtype=np.int64)
 
 
@@ -276,7 +276,9 @@ def component_tables(patients: Sequence[Person], coaches: Sequence[Person],
     for name, (patient_fields, coach_fields) in _COMPONENT_KEYS.items():
         p_reps, p_idx = _factorize(patient_codes, patient_fields)
         c_reps, c_idx = _factorize(coach_codes, coach_fields)
-        values = _COMPUTE[name](_Encoded(p_reps), _Encoded(c_reps), weights)
+        codebook: dict[str, int] = {}
+        values = _COMPUTE[name](_Encoded(p_reps, codebook), _Encoded(c_reps, codebook),
+                                weights)
         tables[name] = ComponentTable(values.astype(np.float32), p_idx, c_idx)
     return tables
 

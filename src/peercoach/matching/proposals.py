@@ -15,6 +15,7 @@ without touching confirmed pairs.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,7 +68,48 @@ def plan_matches(program: Program, *, locked: list[tuple[Patient, Coach]] | None
     """Compute the best pairs for the program's waiting patients and free coach places."""
     from . import planner
 
-    locked = locked or []
+    gathered = _gather(program, locked or [], rejected or set())
+    if gathered.site is None:
+        return gathered.plan
+    site = gathered.site
+    return _finish(gathered, planner.plan(
+        site.patients, site.coaches, site.capacities, site.weights,
+        do_not_pair=site.do_not_pair, rejected=site.rejected, facts=site.facts))
+
+
+def plan_programs(programs: Iterable[Program], *, workers: int | None = None
+                  ) -> dict[int, Plan]:
+    """Proposals for many programs at once, saving nothing (a dry run across a system).
+
+    Each program is matched within itself, as `plan_matches` does. The people are read
+    from the database here, program by program; the plans are then computed several at
+    a time by `planner.plan_sites`, which touches no database.
+    """
+    from . import planner
+
+    gathered = [_gather(program, [], set()) for program in programs]
+    plans = {g.program_id: g.plan for g in gathered if g.site is None}
+    todo = [g for g in gathered if g.site is not None]
+    for index, result in planner.plan_sites([g.site for g in todo], workers=workers):
+        plans[todo[index].program_id] = _finish(todo[index], result)
+    return plans
+
+
+@dataclass
+class _Gathered:
+    """One program's pool, read from the database, ready for `planner.plan`."""
+
+    program_id: int
+    plan: Plan  # holds the locked pairs already
+    patients: list[Patient]
+    coaches: list[Coach]
+    site: Any = None  # planner.Site, or None when nobody is waiting
+
+
+def _gather(program: Program, locked: list[tuple[Patient, Coach]],
+            rejected: set[tuple[int, int]]) -> _Gathered:
+    from . import planner
+
     weights = scoring.merged_weights(program.matching_weights)
     today = timezone.localdate()
     plan = Plan(weights=weights)
@@ -80,17 +122,23 @@ def plan_matches(program: Program, *, locked: list[tuple[Patient, Coach]] | None
     locked_patients = {p.pk for p, _ in locked}
     patients = [p for p in pool.waiting_patients(program) if p.pk not in locked_patients]
     if not patients:
-        return plan
+        return _Gathered(program.pk, plan, [], [])
     active = list(pool.coaches_with_load(program))
     coaches = pool.available_coaches(program)
     locked_per_coach = Counter(c.pk for _, c in locked)
     capacities = [max(0, c.free - locked_per_coach[c.pk]) for c in coaches]  # type: ignore[attr-defined]
-    dnp, rej = _forbidden(patients, coaches, rejected or set())
+    dnp, rej = _forbidden(patients, coaches, rejected)
     facts = planner.PoolFacts(active_coaches=len(active),
                               ready_coaches=sum(_is_ready(c) for c in active))
-    result = planner.plan([pool.as_person(p, today) for p in patients],
-                          [pool.as_person(c, today) for c in coaches],
-                          capacities, weights, do_not_pair=dnp, rejected=rej, facts=facts)
+    site = planner.Site([pool.as_person(p, today) for p in patients],
+                        [pool.as_person(c, today) for c in coaches],
+                        capacities, weights, do_not_pair=dnp, rejected=rej, facts=facts)
+    return _Gathered(program.pk, plan, patients, coaches, site)
+
+
+def _finish(gathered: _Gathered, result: Any) -> Plan:
+    """The plan with the solver's pairs and reasons put back on the database rows."""
+    plan, patients, coaches = gathered.plan, gathered.patients, gathered.coaches
     plan.solve_seconds = result.seconds
     plan.pairs += [PlannedPair(patients[p.patient], coaches[p.coach], p.score, p.components,
                                p.explanation) for p in result.pairs]

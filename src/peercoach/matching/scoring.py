@@ -35,6 +35,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -193,6 +194,7 @@ def _codes(values: Iterable[str | None], codebook: dict[str, int]) -> NDArray[np
     return np.array(out, dtype=np.int64)
 
 
+@lru_cache(maxsize=4096)  # people share a few hundred distinct sets: each is coded once
 def _mask(values: frozenset[str], vocab: tuple[str, ...]) -> int:
     return sum(1 << i for i, word in enumerate(vocab) if word in values)
 
@@ -248,13 +250,12 @@ class _FieldCodes:
     def __getitem__(self, name: str) -> NDArray[np.intp]:
         codes = self._codes.get(name)
         if codes is None:
-            seen: dict[Any, int] = {}
             derived = _DERIVED_FIELDS.get(name)
-            values = (map(derived, self.people) if derived
-                      else (getattr(p, name) for p in self.people))
+            values = list(map(derived or attrgetter(name), self.people))
+            # Codes in order of first appearance; dict and map run in C, not a loop here.
+            code_of = {value: k for k, value in enumerate(dict.fromkeys(values))}
             codes = self._codes[name] = np.fromiter(
-                (seen.setdefault(v, len(seen)) for v in values),
-                dtype=np.intp, count=len(self.people))
+                map(code_of.__getitem__, values), dtype=np.intp, count=len(values))
         return codes
 
 

@@ -63,7 +63,7 @@ def test_sites_together_stay_under_the_cell_budget(monkeypatch):
     running: list[int] = []
     seen_together: list[int] = []
     lock = threading.Lock()
-    real_plan_site = planner._plan_site
+    real_plan_site = planner.plan_site
 
     def watched(s: planner.Site) -> planner.PlanResult:
         with lock:
@@ -76,7 +76,7 @@ def test_sites_together_stay_under_the_cell_budget(monkeypatch):
             with lock:
                 running.remove(s.cells)
 
-    monkeypatch.setattr(planner, "_plan_site", watched)
+    monkeypatch.setattr(planner, "plan_site", watched)
     budget = 1500
     sites = ([site(99, 80, 60)] + [site(seed, 40, 30) for seed in range(4)]
              + [site(seed, 4, 3) for seed in range(6)])

@@ -213,7 +213,7 @@ def plan_sites(sites: Iterable[Site], *, workers: int | None = None,
                         break  # it has waited long enough: nothing overtakes it now
                     continue  # a smaller site further on may fit now
                 waiting.remove(item)
-                running[pool.submit(_plan_site, site)] = (index, cells)
+                running[pool.submit(plan_site, site)] = (index, cells)
                 in_use += cells
             if not running:
                 return
@@ -223,6 +223,7 @@ def plan_sites(sites: Iterable[Site], *, workers: int | None = None,
                 yield index, future.result()
 
 
-def _plan_site(site: Site) -> PlanResult:
+def plan_site(site: Site) -> PlanResult:
+    """`plan` on one `Site`."""
     return plan(site.patients, site.coaches, site.capacities, site.weights,
                 do_not_pair=site.do_not_pair, rejected=site.rejected, facts=site.facts)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -41,6 +41,9 @@ from .models import (
     ProposedPair,
     UnmatchedPatient,
 )
+
+if TYPE_CHECKING:
+    from .planner import PlanResult, Site
 
 
 @dataclass
@@ -71,10 +74,7 @@ def plan_matches(program: Program, *, locked: list[tuple[Patient, Coach]] | None
     gathered = _gather(program, locked or [], rejected or set())
     if gathered.site is None:
         return gathered.plan
-    site = gathered.site
-    return _finish(gathered, planner.plan(
-        site.patients, site.coaches, site.capacities, site.weights,
-        do_not_pair=site.do_not_pair, rejected=site.rejected, facts=site.facts))
+    return _finish(gathered, planner.plan_site(gathered.site))
 
 
 def plan_programs(programs: Iterable[Program], *, workers: int | None = None
@@ -89,9 +89,9 @@ def plan_programs(programs: Iterable[Program], *, workers: int | None = None
 
     gathered = [_gather(program, [], set()) for program in programs]
     plans = {g.program_id: g.plan for g in gathered if g.site is None}
-    todo = [g for g in gathered if g.site is not None]
-    for index, result in planner.plan_sites([g.site for g in todo], workers=workers):
-        plans[todo[index].program_id] = _finish(todo[index], result)
+    todo = [(g, g.site) for g in gathered if g.site is not None]
+    for index, result in planner.plan_sites([site for _, site in todo], workers=workers):
+        plans[todo[index][0].program_id] = _finish(todo[index][0], result)
     return plans
 
 
@@ -103,7 +103,7 @@ class _Gathered:
     plan: Plan  # holds the locked pairs already
     patients: list[Patient]
     coaches: list[Coach]
-    site: Any = None  # planner.Site, or None when nobody is waiting
+    site: Site | None = None  # None when nobody is waiting
 
 
 def _gather(program: Program, locked: list[tuple[Patient, Coach]],
@@ -136,7 +136,7 @@ def _gather(program: Program, locked: list[tuple[Patient, Coach]],
     return _Gathered(program.pk, plan, patients, coaches, site)
 
 
-def _finish(gathered: _Gathered, result: Any) -> Plan:
+def _finish(gathered: _Gathered, result: PlanResult) -> Plan:
     """The plan with the solver's pairs and reasons put back on the database rows."""
     plan, patients, coaches = gathered.plan, gathered.patients, gathered.coaches
     plan.solve_seconds = result.seconds
